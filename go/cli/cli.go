@@ -1,0 +1,46 @@
+// Package cli is what the service binaries share around their run function:
+// flags with environment fallbacks, a structured logger, and a context that
+// ends on SIGTERM or SIGINT.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/peterbourgon/ff/v3"
+)
+
+// Main parses args into fs, where every flag may also come from the
+// environment variable of the same name in upper case with _ for - (so
+// -grpc-addr is GRPC_ADDR; a flag given on the command line wins). It then
+// calls run with a JSON logger on stderr, and a context that ends on SIGTERM
+// or SIGINT, and returns the process exit code: 0 when run returns nil, 2 for
+// bad flags, 1 otherwise.
+func Main(fs *flag.FlagSet, args []string, stderr io.Writer, run func(context.Context, *slog.Logger) error) int {
+	level := slog.LevelInfo
+	fs.TextVar(&level, "log-level", level, "minimum log level: DEBUG, INFO, WARN or ERROR")
+	if err := ff.Parse(fs, args, ff.WithEnvVars()); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})).With("service", fs.Name())
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, log); err != nil {
+		log.Error("exiting", "err", err)
+		return 1
+	}
+	log.Info("exited cleanly")
+	return 0
+}

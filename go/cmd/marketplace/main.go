@@ -1,0 +1,29 @@
+// Command marketplace serves the Online Books For You web page.
+//
+// Every flag can also be set by its environment variable: the flag name in
+// upper case with _ for - (e.g. -recommendations-host or the seed's
+// RECOMMENDATIONS_HOST).
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/onlinebooks/bookstore/go/cli"
+	"github.com/onlinebooks/bookstore/go/marketplace"
+)
+
+func main() {
+	fs := flag.NewFlagSet("marketplace", flag.ContinueOnError)
+	var cfg marketplace.Config
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", ":5000", "address of the web page")
+	fs.StringVar(&cfg.RecommendationsHost, "recommendations-host", "localhost", "Recommendations as host, host:port (default port 50051) or gRPC target URI")
+	fs.DurationVar(&cfg.RecommendationsTimeout, "recommendations-timeout", 500*time.Millisecond, "deadline of each call to Recommendations")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
+	os.Exit(cli.Main(fs, os.Args[1:], os.Stderr, func(ctx context.Context, log *slog.Logger) error {
+		return marketplace.Run(ctx, log, cfg)
+	}))
+}

@@ -1,0 +1,28 @@
+// Command recommendations serves the Recommendations gRPC API.
+//
+// Every flag can also be set by its environment variable: the flag name in
+// upper case with _ for - (e.g. -grpc-addr or GRPC_ADDR).
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/onlinebooks/bookstore/go/cli"
+	"github.com/onlinebooks/bookstore/go/recommendations"
+)
+
+func main() {
+	fs := flag.NewFlagSet("recommendations", flag.ContinueOnError)
+	var cfg recommendations.Config
+	fs.StringVar(&cfg.GRPCAddr, "grpc-addr", ":50051", "address of the gRPC API")
+	fs.StringVar(&cfg.CatalogPath, "catalog", "", "catalogue JSON file to serve (default: the embedded catalogue)")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight calls may finish after SIGTERM")
+	fs.DurationVar(&cfg.ExtraLatency, "extra-latency", 0, "delay every Recommend call by this much (fault drills)")
+	os.Exit(cli.Main(fs, os.Args[1:], os.Stderr, func(ctx context.Context, log *slog.Logger) error {
+		return recommendations.Run(ctx, log, cfg)
+	}))
+}

@@ -1,0 +1,111 @@
+package marketplace
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/status"
+
+	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
+)
+
+// BooksPerPage is how many recommendations the homepage asks for.
+const BooksPerPage = 3
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// Homepage renders "<Category> books you may like" from Recommendations.
+// When Recommendations fails or is slower than Timeout, the page still
+// renders, with a notice in place of the list.
+type Homepage struct {
+	Client  pb.RecommendationsServiceClient
+	Timeout time.Duration
+	Log     *slog.Logger
+}
+
+type homepageData struct {
+	Categories  []Category
+	Category    Category
+	Books       []*pb.Book
+	Unavailable bool
+}
+
+func (h *Homepage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	category, problem := requestedCategory(r)
+	if problem != "" {
+		renderError(w, h.Log, http.StatusBadRequest, problem)
+		return
+	}
+	data := homepageData{Categories: categories, Category: category}
+
+	ctx, cancel := context.WithTimeout(r.Context(), h.Timeout)
+	defer cancel()
+	resp, err := h.Client.Recommend(ctx, &pb.RecommendRequest{Category: category.Value, MaxResults: BooksPerPage})
+	if err != nil {
+		h.Log.Warn("recommendations unavailable, rendering without them",
+			"category", category.Slug, "code", status.Code(err).String(), "err", err)
+		data.Unavailable = true
+	} else {
+		data.Books = resp.GetBooks()
+	}
+	render(w, h.Log, http.StatusOK, "homepage.html", data)
+}
+
+// requestedCategory reads ?category=, which is optional but must name one
+// category once; problem says what is wrong for the 400 page.
+func requestedCategory(r *http.Request) (c Category, problem string) {
+	values := r.URL.Query()["category"]
+	switch len(values) {
+	case 0:
+		return categories[0], ""
+	case 1:
+	default:
+		return Category{}, "Give one category only."
+	}
+	c, ok := categoryBySlug(values[0])
+	if !ok {
+		slugs := make([]string, len(categories))
+		for i, c := range categories {
+			slugs[i] = c.Slug
+		}
+		return Category{}, fmt.Sprintf("There is no category %q. Choose one of: %s.", values[0], strings.Join(slugs, ", "))
+	}
+	return c, ""
+}
+
+// render executes a template into a buffer first, so that a failure yields a
+// clean error page instead of half a page.
+func render(w http.ResponseWriter, log *slog.Logger, code int, name string, data any) {
+	var buf bytes.Buffer
+	if err := templates.ExecuteTemplate(&buf, name, data); err != nil {
+		log.Error("rendering template", "template", name, "err", err)
+		if name != "error.html" {
+			renderError(w, log, http.StatusInternalServerError, "Something went wrong on our side.")
+		} else {
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	buf.WriteTo(w)
+}
+
+func renderError(w http.ResponseWriter, log *slog.Logger, code int, message string) {
+	render(w, log, code, "error.html", struct {
+		Status     int
+		StatusText string
+		Message    string
+	}{code, http.StatusText(code), message})
+}

@@ -1,0 +1,186 @@
+package marketplace
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/onlinebooks/bookstore/go/recommendations"
+)
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// backend serves a real Recommendations service in memory and returns a
+// connection to it; stop stops the server to simulate an outage.
+func backend(t *testing.T, catalogJSON string, opts ...recommendations.Option) (conn *grpc.ClientConn, stop func()) {
+	t.Helper()
+	catalog := recommendations.DefaultCatalog()
+	if catalogJSON != "" {
+		var err error
+		if catalog, err = recommendations.ParseCatalog(strings.NewReader(catalogJSON)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lis := bufconn.Listen(1 << 20)
+	srv := recommendations.NewGRPCServer(recommendations.NewService(catalog, opts...), health.NewServer())
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn, srv.Stop
+}
+
+func get(t *testing.T, h http.Handler, method, target string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, target, nil))
+	return rec.Code, rec.Body.String()
+}
+
+const unavailableNotice = "Recommendations are unavailable right now"
+
+func TestHomepage(t *testing.T) {
+	conn, _ := backend(t, "")
+	h := NewHandler(discard, conn, time.Second)
+	tests := []struct {
+		name      string
+		target    string
+		wantCode  int
+		wantTexts []string
+		wantItems int
+	}{
+		{"default category is mystery", "/", http.StatusOK, []string{"<title>Online Books For You</title>", "<h1>Mystery books you may like</h1>"}, BooksPerPage},
+		{"science fiction", "/?category=science-fiction", http.StatusOK, []string{"<h1>Science fiction books you may like</h1>"}, BooksPerPage},
+		{"self-help", "/?category=self-help", http.StatusOK, []string{"<h1>Self-help books you may like</h1>"}, BooksPerPage},
+		{"links to every category", "/", http.StatusOK, []string{`href="/?category=mystery" aria-current="page"`, `href="/?category=science-fiction"`, `href="/?category=self-help"`}, BooksPerPage},
+		{"unknown category is a 400 page", "/?category=poetry", http.StatusBadRequest, []string{"There is no category &#34;poetry&#34;", "mystery, science-fiction, self-help"}, 0},
+		{"repeated category is a 400 page", "/?category=mystery&category=self-help", http.StatusBadRequest, []string{"Give one category only."}, 0},
+		{"unknown path is 404", "/admin", http.StatusNotFound, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := get(t, h, http.MethodGet, tt.target)
+			if got, want := code, tt.wantCode; got != want {
+				t.Errorf("status: got %d, want %d", got, want)
+			}
+			for _, want := range tt.wantTexts {
+				if !strings.Contains(body, want) {
+					t.Errorf("page lacks %q:\n%s", want, body)
+				}
+			}
+			if got, want := strings.Count(body, "<li>"), tt.wantItems; got != want {
+				t.Errorf("got %d list items, want %d", got, want)
+			}
+		})
+	}
+}
+
+func TestHomepage_PostIsNotAllowed(t *testing.T) {
+	conn, _ := backend(t, "")
+	if code, _ := get(t, NewHandler(discard, conn, time.Second), http.MethodPost, "/"); code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /: got %d, want %d", code, http.StatusMethodNotAllowed)
+	}
+}
+
+func TestHomepage_TitlesAreEscaped(t *testing.T) {
+	conn, _ := backend(t, `{"books": [{"id": 1, "title": "<script>alert(1)</script>", "author": "Tom & \"Jerry\"", "category": "MYSTERY"}]}`)
+	code, body := get(t, NewHandler(discard, conn, time.Second), http.MethodGet, "/")
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	if strings.Contains(body, "<script>alert") {
+		t.Errorf("title reached the page unescaped:\n%s", body)
+	}
+	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "Tom &amp; &#34;Jerry&#34;"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks escaped %q:\n%s", want, body)
+		}
+	}
+}
+
+func TestHomepage_DegradesWhenRecommendationsFails(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T) *grpc.ClientConn
+	}{
+		{"backend down", func(t *testing.T) *grpc.ClientConn {
+			conn, stop := backend(t, "")
+			stop()
+			return conn
+		}},
+		{"backend slower than the deadline", func(t *testing.T) *grpc.ClientConn {
+			conn, _ := backend(t, "", recommendations.WithExtraLatency(time.Hour))
+			return conn
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := get(t, NewHandler(discard, tt.setup(t), 50*time.Millisecond), http.MethodGet, "/?category=self-help")
+			if got, want := code, http.StatusOK; got != want {
+				t.Errorf("status: got %d, want %d", got, want)
+			}
+			for _, want := range []string{"<h1>Self-help books you may like</h1>", unavailableNotice} {
+				if !strings.Contains(body, want) {
+					t.Errorf("page lacks %q:\n%s", want, body)
+				}
+			}
+			if n := strings.Count(body, "<li>"); n != 0 {
+				t.Errorf("degraded page lists %d books, want none", n)
+			}
+		})
+	}
+}
+
+func TestHealthEndpoints(t *testing.T) {
+	conn, stop := backend(t, "")
+	h := NewHandler(discard, conn, 100*time.Millisecond)
+	for _, tt := range []struct {
+		path string
+		want int
+	}{{"/healthz", http.StatusOK}, {"/readyz", http.StatusOK}} {
+		if code, _ := get(t, h, http.MethodGet, tt.path); code != tt.want {
+			t.Errorf("%s with the backend up: got %d, want %d", tt.path, code, tt.want)
+		}
+	}
+	stop()
+	for _, tt := range []struct {
+		path string
+		want int
+	}{{"/healthz", http.StatusOK}, {"/readyz", http.StatusServiceUnavailable}} {
+		if code, _ := get(t, h, http.MethodGet, tt.path); code != tt.want {
+			t.Errorf("%s with the backend down: got %d, want %d", tt.path, code, tt.want)
+		}
+	}
+}
+
+func TestRecommendationsTarget(t *testing.T) {
+	tests := []struct{ host, want string }{
+		{"recommendations", "recommendations:50051"},
+		{"localhost:7000", "localhost:7000"},
+		{"127.0.0.1", "127.0.0.1:50051"},
+		{"::1", "[::1]:50051"},
+		{"[::1]:9", "[::1]:9"},
+		{"dns:///recommendations-headless:50051", "dns:///recommendations-headless:50051"},
+	}
+	for _, tt := range tests {
+		if got := RecommendationsTarget(tt.host); got != tt.want {
+			t.Errorf("RecommendationsTarget(%q) = %q, want %q", tt.host, got, tt.want)
+		}
+	}
+}
