@@ -30,7 +30,7 @@ func ServeGRPC(ctx context.Context, log *slog.Logger, srv *grpc.Server, lis net.
 	case <-ctx.Done():
 	}
 
-	log.Info("shutting down gRPC server", "grace", grace)
+	log.Info("shutting down gRPC server", "grace", grace.String())
 	if hs != nil {
 		hs.Shutdown()
 	}
@@ -45,7 +45,7 @@ func ServeGRPC(ctx context.Context, log *slog.Logger, srv *grpc.Server, lis net.
 	case <-stopped:
 		log.Info("gRPC server drained")
 	case <-timer.C:
-		log.Warn("grace period over, cutting off in-flight calls", "grace", grace)
+		log.Warn("grace period over, cutting off in-flight calls", "grace", grace.String())
 		srv.Stop()
 		<-stopped
 	}
@@ -66,12 +66,12 @@ func ServeHTTP(ctx context.Context, log *slog.Logger, srv *http.Server, lis net.
 	case <-ctx.Done():
 	}
 
-	log.Info("shutting down HTTP server", "grace", grace)
+	log.Info("shutting down HTTP server", "grace", grace.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	err := srv.Shutdown(shutdownCtx)
 	if errors.Is(err, context.DeadlineExceeded) {
-		log.Warn("grace period over, closing open connections", "grace", grace)
+		log.Warn("grace period over, closing open connections", "grace", grace.String())
 		err = srv.Close()
 	}
 	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {

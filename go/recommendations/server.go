@@ -32,11 +32,13 @@ type Config struct {
 }
 
 // NewGRPCServer returns a gRPC server that serves svc, the standard health
-// service (hs) and server reflection, with domain errors mapped to statuses.
+// service (hs, reporting svc as SERVING) and server reflection, with domain
+// errors mapped to statuses.
 func NewGRPCServer(svc pb.RecommendationsServiceServer, hs *health.Server) *grpc.Server {
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(domainerr.UnaryServerInterceptor()))
 	pb.RegisterRecommendationsServiceServer(srv, svc)
 	healthpb.RegisterHealthServer(srv, hs)
+	hs.SetServingStatus(pb.RecommendationsService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	reflection.Register(srv)
 	return srv
 }
@@ -56,6 +58,5 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 	}
 	hs := health.NewServer()
 	srv := NewGRPCServer(NewService(catalog, WithExtraLatency(cfg.ExtraLatency)), hs)
-	hs.SetServingStatus(pb.RecommendationsService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	return lifecycle.ServeGRPC(ctx, log, srv, lis, hs, cfg.ShutdownGrace)
 }

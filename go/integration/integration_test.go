@@ -1,0 +1,119 @@
+// Package integration tests the real recommendations and marketplace binaries
+// together, on ephemeral loopback ports.
+package integration
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
+)
+
+const unavailableNotice = "Recommendations are unavailable right now"
+
+func getPage(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// eventually polls get until ok, for at most limit.
+func eventually(t *testing.T, limit time.Duration, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); !ok(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+	}
+}
+
+func TestMarketplaceShowsRecommendations_DegradesAndRecovers(t *testing.T) {
+	recs := start(t, "RECOMMENDATIONS_BIN", "-grpc-addr=127.0.0.1:0")
+	recsAddr := recs.listenAddr()
+	market := start(t, "MARKETPLACE_BIN", "-http-addr=127.0.0.1:0", "-recommendations-host="+recsAddr, "-recommendations-timeout=1s")
+	base := "http://" + market.listenAddr()
+
+	eventually(t, 10*time.Second, "marketplace ready", func() bool {
+		code, _ := getPage(t, base+"/readyz")
+		return code == http.StatusOK
+	})
+	code, body := getPage(t, base+"/?category=science-fiction")
+	if code != http.StatusOK {
+		t.Fatalf("page: status %d", code)
+	}
+	if !strings.Contains(body, "<h1>Science fiction books you may like</h1>") {
+		t.Errorf("page lacks its heading:\n%s", body)
+	}
+	if got, want := strings.Count(body, "<li>"), 3; got != want {
+		t.Errorf("page lists %d books, want %d:\n%s", got, want, body)
+	}
+
+	if got := recs.terminate(15 * time.Second); got != 0 {
+		t.Errorf("recommendations exit code: got %d, want 0", got)
+	}
+	code, body = getPage(t, base+"/")
+	if code != http.StatusOK || !strings.Contains(body, unavailableNotice) {
+		t.Errorf("with recommendations down: got %d, want 200 with the notice:\n%s", code, body)
+	}
+	if code, _ := getPage(t, base+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("readyz with recommendations down: got %d, want 503", code)
+	}
+
+	start(t, "RECOMMENDATIONS_BIN", "-grpc-addr="+recsAddr).listenAddr()
+	eventually(t, 10*time.Second, "page recovers without restarting marketplace", func() bool {
+		_, body := getPage(t, base+"/")
+		return strings.Count(body, "<li>") == 3
+	})
+
+	if got := market.terminate(15 * time.Second); got != 0 {
+		t.Errorf("marketplace exit code: got %d, want 0", got)
+	}
+}
+
+func TestSIGTERM_InFlightCallSucceeds(t *testing.T) {
+	const grace = 5 * time.Second
+	recs := start(t, "RECOMMENDATIONS_BIN", "-grpc-addr=127.0.0.1:0", "-extra-latency=1s", "-shutdown-grace="+grace.String())
+	conn, err := grpc.NewClient(recs.listenAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := pb.NewRecommendationsServiceClient(conn)
+
+	type result struct {
+		resp *pb.RecommendResponse
+		err  error
+	}
+	called := make(chan result, 1)
+	go func() {
+		resp, err := client.Recommend(context.Background(), &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY})
+		called <- result{resp, err}
+	}()
+	// The call sleeps 1s on the server; SIGTERM lands in the middle of it.
+	time.Sleep(300 * time.Millisecond)
+	if got := recs.terminate(grace); got != 0 {
+		t.Errorf("exit code: got %d, want 0", got)
+	}
+	r := <-called
+	if r.err != nil || len(r.resp.GetBooks()) != 3 {
+		t.Errorf("in-flight call: got (%v, %v), want 3 books", r.resp.GetBooks(), r.err)
+	}
+	if !strings.Contains(recs.logText(), `"msg":"gRPC server drained"`) {
+		t.Errorf("logs do not show a graceful drain:\n%s", recs.logText())
+	}
+}
