@@ -43,10 +43,12 @@ func eventually(t *testing.T, limit time.Duration, what string, ok func() bool) 
 }
 
 func TestMarketplaceShowsRecommendations_DegradesAndRecovers(t *testing.T) {
-	recs := start(t, "RECOMMENDATIONS_BIN", "-grpc-addr=127.0.0.1:0")
-	recsAddr := recs.listenAddr()
-	market := start(t, "MARKETPLACE_BIN", "-http-addr=127.0.0.1:0", "-recommendations-host="+recsAddr, "-recommendations-timeout=1s")
-	base := "http://" + market.listenAddr()
+	recs := start(t, "RECOMMENDATIONS_BIN", "-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0")
+	recsAddrs := recs.listenAddrs("api", "admin")
+	recsAddr := recsAddrs["api"]
+	market := start(t, "MARKETPLACE_BIN", "-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0", "-recommendations-host="+recsAddr, "-recommendations-timeout=1s")
+	marketAddrs := market.listenAddrs("page", "admin")
+	base := "http://" + marketAddrs["page"]
 
 	eventually(t, 10*time.Second, "marketplace ready", func() bool {
 		code, _ := getPage(t, base+"/readyz")
@@ -63,6 +65,20 @@ func TestMarketplaceShowsRecommendations_DegradesAndRecovers(t *testing.T) {
 		t.Errorf("page lists %d books, want %d:\n%s", got, want, body)
 	}
 
+	// Both admin ports serve the documented metrics.
+	for _, m := range []struct{ addr, series string }{
+		{recsAddrs["admin"], `grpc_server_handled_total{grpc_code="OK",grpc_method="Recommend"`},
+		{recsAddrs["admin"], "grpc_server_handling_seconds_bucket"},
+		{recsAddrs["admin"], "go_goroutines"},
+		{marketAddrs["admin"], `http_requests_total{code="200",method="GET",route="GET /{$}"}`},
+		{marketAddrs["admin"], `grpc_client_handled_total{grpc_code="OK",grpc_method="Recommend"`},
+		{marketAddrs["admin"], "process_resident_memory_bytes"},
+	} {
+		if _, text := getPage(t, "http://"+m.addr+"/metrics"); !strings.Contains(text, m.series) {
+			t.Errorf("%s/metrics lacks %s", m.addr, m.series)
+		}
+	}
+
 	if got := recs.terminate(15 * time.Second); got != 0 {
 		t.Errorf("recommendations exit code: got %d, want 0", got)
 	}
@@ -74,7 +90,7 @@ func TestMarketplaceShowsRecommendations_DegradesAndRecovers(t *testing.T) {
 		t.Errorf("readyz with recommendations down: got %d, want 503", code)
 	}
 
-	start(t, "RECOMMENDATIONS_BIN", "-grpc-addr="+recsAddr).listenAddr()
+	start(t, "RECOMMENDATIONS_BIN", "-grpc-addr="+recsAddr, "-admin-addr=127.0.0.1:0").listenAddrs("api", "admin")
 	eventually(t, 10*time.Second, "page recovers without restarting marketplace", func() bool {
 		_, body := getPage(t, base+"/")
 		return strings.Count(body, "<li>") == 3
@@ -87,8 +103,8 @@ func TestMarketplaceShowsRecommendations_DegradesAndRecovers(t *testing.T) {
 
 func TestSIGTERM_InFlightCallSucceeds(t *testing.T) {
 	const grace = 5 * time.Second
-	recs := start(t, "RECOMMENDATIONS_BIN", "-grpc-addr=127.0.0.1:0", "-extra-latency=1s", "-shutdown-grace="+grace.String())
-	conn, err := grpc.NewClient(recs.listenAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	recs := start(t, "RECOMMENDATIONS_BIN", "-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0", "-extra-latency=1s", "-shutdown-grace="+grace.String())
+	conn, err := grpc.NewClient(recs.listenAddrs("api", "admin")["api"], grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,12 +17,12 @@ import (
 
 // process is one of the real binaries, started for a test.
 type process struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	addr chan string // the address from its "serving ..." log line
-	done chan struct{}
-	mu   sync.Mutex
-	logs bytes.Buffer
+	t     *testing.T
+	cmd   *exec.Cmd
+	addrs chan listener // from its "serving ..." log lines
+	done  chan struct{}
+	mu    sync.Mutex
+	logs  bytes.Buffer
 }
 
 // start runs the binary named by the environment variable binEnv (a
@@ -34,7 +34,7 @@ func start(t *testing.T, binEnv string, args ...string) *process {
 	if err != nil {
 		t.Fatalf("%s: %v", binEnv, err)
 	}
-	p := &process{t: t, cmd: exec.Command(bin, args...), addr: make(chan string, 1), done: make(chan struct{})}
+	p := &process{t: t, cmd: exec.Command(bin, args...), addrs: make(chan listener, 4), done: make(chan struct{})}
 	p.cmd.Env = []string{} // only flags configure it, whatever the test's environment says
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -64,9 +64,9 @@ func (p *process) readLogs(r io.Reader) {
 		p.logs.Write(s.Bytes())
 		p.logs.WriteByte('\n')
 		p.mu.Unlock()
-		var rec struct{ Msg, Addr string }
+		var rec struct{ Msg, Addr, Listener string }
 		if json.Unmarshal(s.Bytes(), &rec) == nil && rec.Addr != "" && (rec.Msg == "serving gRPC" || rec.Msg == "serving HTTP") {
-			p.addr <- rec.Addr
+			p.addrs <- listener{rec.Listener, rec.Addr}
 		}
 	}
 }
@@ -77,18 +77,25 @@ func (p *process) logText() string {
 	return p.logs.String()
 }
 
-// listenAddr waits for the process to say where it listens.
-func (p *process) listenAddr() string {
+type listener struct{ name, addr string }
+
+// listenAddrs waits for the process to say where its listeners listen, and
+// returns their addresses by name ("api", "page", "admin").
+func (p *process) listenAddrs(names ...string) map[string]string {
 	p.t.Helper()
-	select {
-	case a := <-p.addr:
-		return a
-	case <-p.done:
-		p.t.Fatalf("process exited before serving:\n%s", p.logText())
-	case <-time.After(10 * time.Second):
-		p.t.Fatalf("process did not say where it serves within 10s:\n%s", p.logText())
+	addrs := map[string]string{}
+	timeout := time.After(10 * time.Second)
+	for len(addrs) < len(names) {
+		select {
+		case l := <-p.addrs:
+			addrs[l.name] = l.addr
+		case <-p.done:
+			p.t.Fatalf("process exited before serving:\n%s", p.logText())
+		case <-timeout:
+			p.t.Fatalf("process did not say where %v listen within 10s:\n%s", names, p.logText())
+		}
 	}
-	return ""
+	return addrs
 }
 
 // terminate sends SIGTERM and returns the exit code, failing the test if the

@@ -2,14 +2,12 @@ package marketplace
 
 import (
 	"bytes"
-	"context"
 	"embed"
 	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"google.golang.org/grpc/status"
 
@@ -25,12 +23,12 @@ var templateFS embed.FS
 var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 
 // Homepage renders "<Category> books you may like" from Recommendations.
-// When Recommendations fails or is slower than Timeout, the page still
-// renders, with a notice in place of the list.
+// When Recommendations fails, or misses the deadline the client connection
+// gives each call (ClientOptions), the page still renders, with a notice in
+// place of the list.
 type Homepage struct {
-	Client  pb.RecommendationsServiceClient
-	Timeout time.Duration
-	Log     *slog.Logger
+	Client pb.RecommendationsServiceClient
+	Log    *slog.Logger
 }
 
 type homepageData struct {
@@ -48,11 +46,9 @@ func (h *Homepage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	data := homepageData{Categories: categories, Category: category}
 
-	ctx, cancel := context.WithTimeout(r.Context(), h.Timeout)
-	defer cancel()
-	resp, err := h.Client.Recommend(ctx, &pb.RecommendRequest{Category: category.Value, MaxResults: BooksPerPage})
+	resp, err := h.Client.Recommend(r.Context(), &pb.RecommendRequest{Category: category.Value, MaxResults: BooksPerPage})
 	if err != nil {
-		h.Log.Warn("recommendations unavailable, rendering without them",
+		h.Log.WarnContext(r.Context(), "recommendations unavailable, rendering without them",
 			"category", category.Slug, "code", status.Code(err).String(), "err", err)
 		data.Unavailable = true
 	} else {

@@ -1,8 +1,8 @@
 package marketplace
 
 import (
+	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,20 +11,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/onlinebooks/bookstore/go/recommendations"
+	"github.com/onlinebooks/bookstore/go/telemetry"
 )
 
-var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+// world is a Marketplace handler wired to a real Recommendations server in
+// memory, with everything they report kept for the test to read.
+type world struct {
+	handler http.Handler
+	reg     *prometheus.Registry
+	spans   *tracetest.SpanRecorder
+	logs    *bytes.Buffer
+	stop    func() // stops the Recommendations server, as in an outage
+}
 
-// backend serves a real Recommendations service in memory and returns a
-// connection to it; stop stops the server to simulate an outage.
-func backend(t *testing.T, catalogJSON string, opts ...recommendations.Option) (conn *grpc.ClientConn, stop func()) {
+// newWorld serves Recommendations (over catalogJSON when given) and builds the
+// Marketplace handler on a connection to it whose calls time out after timeout.
+func newWorld(t *testing.T, timeout time.Duration, catalogJSON string, opts ...recommendations.Option) world {
 	t.Helper()
+	w := world{reg: prometheus.NewRegistry(), spans: tracetest.NewSpanRecorder(), logs: &bytes.Buffer{}}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(w.spans))
 	catalog := recommendations.DefaultCatalog()
 	if catalogJSON != "" {
 		var err error
@@ -32,18 +46,25 @@ func backend(t *testing.T, catalogJSON string, opts ...recommendations.Option) (
 			t.Fatal(err)
 		}
 	}
+	backendObs := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry(), TracerProvider: tp}
+	srv := recommendations.NewGRPCServer(backendObs, recommendations.NewService(catalog, opts...), health.NewServer())
 	lis := bufconn.Listen(1 << 20)
-	srv := recommendations.NewGRPCServer(recommendations.NewService(catalog, opts...), health.NewServer())
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
+	w.stop = srv.Stop
+
+	// The handler writes its log from request goroutines only, which the
+	// tests wait for, so a plain buffer is safe to read afterwards.
+	o := telemetry.Observability{Log: slog.New(slog.NewJSONHandler(w.logs, nil)), Metrics: w.reg, TracerProvider: tp}
+	conn, err := grpc.NewClient("passthrough:///bufnet", append(ClientOptions(o, timeout),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
+		grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return conn, srv.Stop
+	w.handler = NewHandler(o, conn)
+	return w
 }
 
 func get(t *testing.T, h http.Handler, method, target string) (int, string) {
@@ -56,8 +77,7 @@ func get(t *testing.T, h http.Handler, method, target string) (int, string) {
 const unavailableNotice = "Recommendations are unavailable right now"
 
 func TestHomepage(t *testing.T) {
-	conn, _ := backend(t, "")
-	h := NewHandler(discard, conn, time.Second)
+	h := newWorld(t, time.Second, "").handler
 	tests := []struct {
 		name      string
 		target    string
@@ -92,15 +112,14 @@ func TestHomepage(t *testing.T) {
 }
 
 func TestHomepage_PostIsNotAllowed(t *testing.T) {
-	conn, _ := backend(t, "")
-	if code, _ := get(t, NewHandler(discard, conn, time.Second), http.MethodPost, "/"); code != http.StatusMethodNotAllowed {
+	if code, _ := get(t, newWorld(t, time.Second, "").handler, http.MethodPost, "/"); code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /: got %d, want %d", code, http.StatusMethodNotAllowed)
 	}
 }
 
 func TestHomepage_TitlesAreEscaped(t *testing.T) {
-	conn, _ := backend(t, `{"books": [{"id": 1, "title": "<script>alert(1)</script>", "author": "Tom & \"Jerry\"", "category": "MYSTERY"}]}`)
-	code, body := get(t, NewHandler(discard, conn, time.Second), http.MethodGet, "/")
+	w := newWorld(t, time.Second, `{"books": [{"id": 1, "title": "<script>alert(1)</script>", "author": "Tom & \"Jerry\"", "category": "MYSTERY"}]}`)
+	code, body := get(t, w.handler, http.MethodGet, "/")
 	if code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
@@ -117,21 +136,20 @@ func TestHomepage_TitlesAreEscaped(t *testing.T) {
 func TestHomepage_DegradesWhenRecommendationsFails(t *testing.T) {
 	tests := []struct {
 		name  string
-		setup func(t *testing.T) *grpc.ClientConn
+		setup func(t *testing.T) http.Handler
 	}{
-		{"backend down", func(t *testing.T) *grpc.ClientConn {
-			conn, stop := backend(t, "")
-			stop()
-			return conn
+		{"backend down", func(t *testing.T) http.Handler {
+			w := newWorld(t, 50*time.Millisecond, "")
+			w.stop()
+			return w.handler
 		}},
-		{"backend slower than the deadline", func(t *testing.T) *grpc.ClientConn {
-			conn, _ := backend(t, "", recommendations.WithExtraLatency(time.Hour))
-			return conn
+		{"backend slower than the deadline", func(t *testing.T) http.Handler {
+			return newWorld(t, 50*time.Millisecond, "", recommendations.WithExtraLatency(time.Hour)).handler
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, body := get(t, NewHandler(discard, tt.setup(t), 50*time.Millisecond), http.MethodGet, "/?category=self-help")
+			code, body := get(t, tt.setup(t), http.MethodGet, "/?category=self-help")
 			if got, want := code, http.StatusOK; got != want {
 				t.Errorf("status: got %d, want %d", got, want)
 			}
@@ -148,8 +166,8 @@ func TestHomepage_DegradesWhenRecommendationsFails(t *testing.T) {
 }
 
 func TestHealthEndpoints(t *testing.T) {
-	conn, stop := backend(t, "")
-	h := NewHandler(discard, conn, 100*time.Millisecond)
+	w := newWorld(t, 100*time.Millisecond, "")
+	h := w.handler
 	for _, tt := range []struct {
 		path string
 		want int
@@ -158,7 +176,7 @@ func TestHealthEndpoints(t *testing.T) {
 			t.Errorf("%s with the backend up: got %d, want %d", tt.path, code, tt.want)
 		}
 	}
-	stop()
+	w.stop()
 	for _, tt := range []struct {
 		path string
 		want int

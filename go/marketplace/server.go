@@ -11,12 +11,19 @@ import (
 	"strings"
 	"time"
 
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/timeout"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/onlinebooks/bookstore/go/admin"
+	"github.com/onlinebooks/bookstore/go/grpcserver"
 	"github.com/onlinebooks/bookstore/go/lifecycle"
+	"github.com/onlinebooks/bookstore/go/telemetry"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
@@ -27,6 +34,8 @@ const DefaultRecommendationsPort = "50051"
 type Config struct {
 	// HTTPAddr is the address the web page is served on, e.g. ":5000".
 	HTTPAddr string
+	// AdminAddr is the address of the admin port (/metrics), e.g. ":5001".
+	AdminAddr string
 	// RecommendationsHost is where Recommendations is: a host, host:port or
 	// gRPC target URI (see RecommendationsTarget).
 	RecommendationsHost string
@@ -34,6 +43,8 @@ type Config struct {
 	RecommendationsTimeout time.Duration
 	// ShutdownGrace bounds how long in-flight requests may run after SIGTERM.
 	ShutdownGrace time.Duration
+	// OTLPEndpoint is where traces are exported; see telemetry.TracerProvider.
+	OTLPEndpoint string
 }
 
 // RecommendationsTarget turns the seed's RECOMMENDATIONS_HOST into a gRPC
@@ -49,63 +60,94 @@ func RecommendationsTarget(host string) string {
 	return net.JoinHostPort(strings.Trim(host, "[]"), DefaultRecommendationsPort)
 }
 
+// ClientOptions are the options of the connection to Recommendations: a
+// trace span per call when tracing is on (propagating W3C trace context),
+// client metrics, and a deadline for every call that has no earlier one.
+func ClientOptions(o telemetry.Observability, callTimeout time.Duration) []grpc.DialOption {
+	metrics := grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram(grpcprom.WithHistogramBuckets(grpcserver.LatencyBuckets)))
+	o.Metrics.MustRegister(metrics)
+	opts := []grpc.DialOption{grpc.WithChainUnaryInterceptor(
+		timeout.UnaryClientInterceptor(callTimeout),
+		metrics.UnaryClientInterceptor(),
+	)}
+	if o.TracerProvider != nil {
+		opts = append(opts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(
+			otelgrpc.WithTracerProvider(o.TracerProvider),
+			otelgrpc.WithPropagators(telemetry.Propagator))))
+	}
+	return opts
+}
+
 // DialRecommendations creates the one long-lived connection to
 // Recommendations. It connects lazily and reconnects by itself; reconnection
 // backoff is capped at 2 s (grpc-go's default grows to 2 minutes) so the page
 // recovers soon after Recommendations comes back.
-func DialRecommendations(host string) (*grpc.ClientConn, error) {
-	return grpc.NewClient(RecommendationsTarget(host),
+func DialRecommendations(host string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	return grpc.NewClient(RecommendationsTarget(host), append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
 			MinConnectTimeout: time.Second,
-		}))
+		}),
+	}, opts...)...)
 }
 
-// NewHandler routes the homepage and the health endpoints:
+// NewHandler routes the public port, behind observe:
 //
 //	GET /         the homepage (?category=mystery|science-fiction|self-help)
 //	GET /healthz  200 while the process runs (liveness)
 //	GET /readyz   200 when Recommendations answers its health check, else 503
-func NewHandler(log *slog.Logger, conn grpc.ClientConnInterface, timeout time.Duration) http.Handler {
+func NewHandler(o telemetry.Observability, conn grpc.ClientConnInterface) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", &Homepage{Client: pb.NewRecommendationsServiceClient(conn), Timeout: timeout, Log: log})
+	mux.Handle("GET /{$}", &Homepage{Client: pb.NewRecommendationsServiceClient(conn), Log: o.Log})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	health := healthpb.NewHealthClient(conn)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
-		defer cancel()
-		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{Service: pb.RecommendationsService_ServiceDesc.ServiceName})
+		resp, err := health.Check(r.Context(), &healthpb.HealthCheckRequest{Service: pb.RecommendationsService_ServiceDesc.ServiceName})
 		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 			http.Error(w, "recommendations not reachable", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	return mux
+	return observe(o, mux)
 }
 
-// Run serves the Marketplace until ctx ends, then drains (see lifecycle).
+// Run serves the Marketplace and its admin port until ctx ends, then drains
+// both (see lifecycle). If either server fails, the other is drained too.
 func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
-	conn, err := DialRecommendations(cfg.RecommendationsHost)
+	tp, stopTracing, err := telemetry.TracerProvider(ctx, "marketplace", cfg.OTLPEndpoint)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer stopTracing(context.WithoutCancel(ctx))
+	reg := telemetry.NewRegistry()
+	o := telemetry.Observability{Log: log, Metrics: reg, TracerProvider: tp}
+	conn, err := DialRecommendations(cfg.RecommendationsHost, ClientOptions(o, cfg.RecommendationsTimeout)...)
 	if err != nil {
 		return fmt.Errorf("recommendations client: %w", err)
 	}
 	defer conn.Close()
-	lis, err := net.Listen("tcp", cfg.HTTPAddr)
+	pageLis, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listening for HTTP: %w", err)
 	}
-	log.Info("calling recommendations", "target", conn.Target())
-	srv := &http.Server{
-		Handler:           NewHandler(log, conn, cfg.RecommendationsTimeout),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	adminLis, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		pageLis.Close()
+		return fmt.Errorf("listening for admin: %w", err)
 	}
-	return lifecycle.ServeHTTP(ctx, log, srv, lis, cfg.ShutdownGrace)
+	log.Info("calling recommendations", "target", conn.Target())
+
+	pageLog, adminLog := log.With("listener", "page"), log.With("listener", "admin")
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return lifecycle.ServeHTTP(gctx, pageLog, lifecycle.NewHTTPServer(NewHandler(o, conn), pageLog), pageLis, cfg.ShutdownGrace)
+	})
+	g.Go(func() error {
+		return lifecycle.ServeHTTP(gctx, adminLog, lifecycle.NewHTTPServer(admin.Handler(reg), adminLog), adminLis, cfg.ShutdownGrace)
+	})
+	return g.Wait()
 }

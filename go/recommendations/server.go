@@ -9,13 +9,16 @@ import (
 	"net"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
-	"github.com/onlinebooks/bookstore/go/domainerr"
+	"github.com/onlinebooks/bookstore/go/admin"
+	"github.com/onlinebooks/bookstore/go/grpcserver"
 	"github.com/onlinebooks/bookstore/go/lifecycle"
+	"github.com/onlinebooks/bookstore/go/telemetry"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
@@ -23,27 +26,32 @@ import (
 type Config struct {
 	// GRPCAddr is the address the gRPC API listens on, e.g. ":50051".
 	GRPCAddr string
+	// AdminAddr is the address of the admin port (/metrics), e.g. ":50052".
+	AdminAddr string
 	// CatalogPath is a catalogue file to serve; empty means the embedded one.
 	CatalogPath string
 	// ShutdownGrace bounds how long in-flight calls may run after SIGTERM.
 	ShutdownGrace time.Duration
 	// ExtraLatency delays every Recommend call (fault drills only).
 	ExtraLatency time.Duration
+	// OTLPEndpoint is where traces are exported; see telemetry.TracerProvider.
+	OTLPEndpoint string
 }
 
-// NewGRPCServer returns a gRPC server that serves svc, the standard health
-// service (hs, reporting svc as SERVING) and server reflection, with domain
-// errors mapped to statuses.
-func NewGRPCServer(svc pb.RecommendationsServiceServer, hs *health.Server) *grpc.Server {
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(domainerr.UnaryServerInterceptor()))
-	pb.RegisterRecommendationsServiceServer(srv, svc)
-	healthpb.RegisterHealthServer(srv, hs)
-	hs.SetServingStatus(pb.RecommendationsService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-	reflection.Register(srv)
-	return srv
+// NewGRPCServer returns the Recommendations gRPC server: svc, the standard
+// health service (hs, reporting svc as SERVING) and server reflection,
+// behind grpcserver's interceptor chain.
+func NewGRPCServer(o telemetry.Observability, svc pb.RecommendationsServiceServer, hs *health.Server, extra ...grpc.ServerOption) *grpc.Server {
+	return grpcserver.New(o, func(srv *grpc.Server) {
+		pb.RegisterRecommendationsServiceServer(srv, svc)
+		healthpb.RegisterHealthServer(srv, hs)
+		hs.SetServingStatus(pb.RecommendationsService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+		reflection.Register(srv)
+	}, extra...)
 }
 
-// Run serves Recommendations until ctx ends, then drains (see lifecycle).
+// Run serves Recommendations and its admin port until ctx ends, then drains
+// both (see lifecycle). If either server fails, the other is drained too.
 func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 	catalog := DefaultCatalog()
 	if cfg.CatalogPath != "" {
@@ -52,11 +60,32 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 			return err
 		}
 	}
-	lis, err := net.Listen("tcp", cfg.GRPCAddr)
+	tp, stopTracing, err := telemetry.TracerProvider(ctx, "recommendations", cfg.OTLPEndpoint)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer stopTracing(context.WithoutCancel(ctx))
+	apiLis, err := net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("listening for gRPC: %w", err)
 	}
+	adminLis, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		apiLis.Close()
+		return fmt.Errorf("listening for admin: %w", err)
+	}
+
+	reg := telemetry.NewRegistry()
 	hs := health.NewServer()
-	srv := NewGRPCServer(NewService(catalog, WithExtraLatency(cfg.ExtraLatency)), hs)
-	return lifecycle.ServeGRPC(ctx, log, srv, lis, hs, cfg.ShutdownGrace)
+	api := NewGRPCServer(telemetry.Observability{Log: log, Metrics: reg, TracerProvider: tp},
+		NewService(catalog, WithExtraLatency(cfg.ExtraLatency)), hs)
+	adminLog := log.With("listener", "admin")
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return lifecycle.ServeGRPC(gctx, log.With("listener", "api"), api, apiLis, hs, cfg.ShutdownGrace)
+	})
+	g.Go(func() error {
+		return lifecycle.ServeHTTP(gctx, adminLog, lifecycle.NewHTTPServer(admin.Handler(reg), adminLog), adminLis, cfg.ShutdownGrace)
+	})
+	return g.Wait()
 }

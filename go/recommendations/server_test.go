@@ -2,11 +2,13 @@ package recommendations
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -16,15 +18,19 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/onlinebooks/bookstore/go/metricstest"
+	"github.com/onlinebooks/bookstore/go/telemetry"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
 // dial serves svc with NewGRPCServer on an in-memory listener and returns a
-// client connection to it.
-func dial(t *testing.T, svc pb.RecommendationsServiceServer) *grpc.ClientConn {
+// client connection to it, and the registry of the server's metrics.
+func dial(t *testing.T, svc pb.RecommendationsServiceServer) (*grpc.ClientConn, *prometheus.Registry) {
 	t.Helper()
+	reg := prometheus.NewRegistry()
+	o := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: reg}
 	lis := bufconn.Listen(1 << 20)
-	srv := NewGRPCServer(svc, health.NewServer())
+	srv := NewGRPCServer(o, svc, health.NewServer())
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient("passthrough:///bufnet",
@@ -34,11 +40,12 @@ func dial(t *testing.T, svc pb.RecommendationsServiceServer) *grpc.ClientConn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return conn
+	return conn, reg
 }
 
 func TestGRPC_Recommend(t *testing.T) {
-	client := pb.NewRecommendationsServiceClient(dial(t, NewService(DefaultCatalog(), WithRand(newSeededRand(5)))))
+	conn, _ := dial(t, NewService(DefaultCatalog(), WithRand(newSeededRand(5))))
+	client := pb.NewRecommendationsServiceClient(conn)
 	tests := []struct {
 		name      string
 		req       *pb.RecommendRequest
@@ -65,8 +72,25 @@ func TestGRPC_Recommend(t *testing.T) {
 	}
 }
 
+func TestGRPC_UnknownCategoryCountsAsNotFound(t *testing.T) {
+	conn, reg := dial(t, NewService(DefaultCatalog()))
+	notFound := func() float64 {
+		return metricstest.Value(t, reg, "grpc_server_handled_total", map[string]string{
+			"grpc_service": "bookstore.recommendations.v1.RecommendationsService", "grpc_method": "Recommend", "grpc_code": "NotFound",
+		})
+	}
+	before := notFound()
+	_, err := pb.NewRecommendationsServiceClient(conn).Recommend(context.Background(), &pb.RecommendRequest{Category: 42})
+	if got, want := status.Code(err), codes.NotFound; got != want {
+		t.Fatalf("code: got %s, want %s", got, want)
+	}
+	if got, want := notFound()-before, 1.0; got != want {
+		t.Errorf("grpc_server_handled_total{grpc_code=\"NotFound\"} went up by %v, want %v", got, want)
+	}
+}
+
 func TestGRPC_HealthAndReflection(t *testing.T) {
-	conn := dial(t, NewService(DefaultCatalog()))
+	conn, _ := dial(t, NewService(DefaultCatalog()))
 	resp, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +125,8 @@ func TestGRPC_HealthAndReflection(t *testing.T) {
 // calls that each take 200 ms finish in about 200 ms, not one second.
 func TestGRPC_CallsRunConcurrently(t *testing.T) {
 	const calls, latency = 5, 200 * time.Millisecond
-	client := pb.NewRecommendationsServiceClient(dial(t, NewService(DefaultCatalog(), WithExtraLatency(latency))))
+	conn, _ := dial(t, NewService(DefaultCatalog(), WithExtraLatency(latency)))
+	client := pb.NewRecommendationsServiceClient(conn)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range calls {

@@ -20,9 +20,11 @@ func main() {
 	fs := flag.NewFlagSet("marketplace", flag.ContinueOnError)
 	var cfg marketplace.Config
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", ":5000", "address of the web page")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", ":5001", "address of the admin port: /metrics")
 	fs.StringVar(&cfg.RecommendationsHost, "recommendations-host", "localhost", "Recommendations as host, host:port (default port 50051) or gRPC target URI")
 	fs.DurationVar(&cfg.RecommendationsTimeout, "recommendations-timeout", 500*time.Millisecond, "deadline of each call to Recommendations")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
+	fs.StringVar(&cfg.OTLPEndpoint, "otel-exporter-otlp-endpoint", "", "OTLP/HTTP endpoint to export traces to, e.g. http://collector:4318 (default: tracing off)")
 	os.Exit(cli.Main(fs, os.Args[1:], os.Stderr, func(ctx context.Context, log *slog.Logger) error {
 		return marketplace.Run(ctx, log, cfg)
 	}))

@@ -19,9 +19,11 @@ func main() {
 	fs := flag.NewFlagSet("recommendations", flag.ContinueOnError)
 	var cfg recommendations.Config
 	fs.StringVar(&cfg.GRPCAddr, "grpc-addr", ":50051", "address of the gRPC API")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", ":50052", "address of the admin port: /metrics")
 	fs.StringVar(&cfg.CatalogPath, "catalog", "", "catalogue JSON file to serve (default: the embedded catalogue)")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight calls may finish after SIGTERM")
 	fs.DurationVar(&cfg.ExtraLatency, "extra-latency", 0, "delay every Recommend call by this much (fault drills)")
+	fs.StringVar(&cfg.OTLPEndpoint, "otel-exporter-otlp-endpoint", "", "OTLP/HTTP endpoint to export traces to, e.g. http://collector:4318 (default: tracing off)")
 	os.Exit(cli.Main(fs, os.Args[1:], os.Stderr, func(ctx context.Context, log *slog.Logger) error {
 		return recommendations.Run(ctx, log, cfg)
 	}))

@@ -1,0 +1,172 @@
+package marketplace
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/onlinebooks/bookstore/go/admin"
+	"github.com/onlinebooks/bookstore/go/metricstest"
+)
+
+func TestMetrics_AfterOnePageView(t *testing.T) {
+	w := newWorld(t, time.Second, "")
+	if code, _ := get(t, w.handler, http.MethodGet, "/"); code != http.StatusOK {
+		t.Fatalf("page: %d", code)
+	}
+
+	series := []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"http_requests_total", map[string]string{"route": "GET /{$}", "method": "GET", "code": "200"}},
+		{"http_request_duration_seconds", map[string]string{"route": "GET /{$}", "method": "GET", "code": "200"}},
+		{"grpc_client_started_total", map[string]string{"grpc_method": "Recommend"}},
+		{"grpc_client_handled_total", map[string]string{"grpc_method": "Recommend", "grpc_code": "OK"}},
+		{"grpc_client_handling_seconds", map[string]string{"grpc_method": "Recommend"}},
+	}
+	for _, s := range series {
+		if got, want := metricstest.Value(t, w.reg, s.name, s.labels), 1.0; got != want {
+			t.Errorf("%s%v: got %v, want %v", s.name, s.labels, got, want)
+		}
+	}
+
+	// The admin port serves the same series in Prometheus' text format.
+	_, text := get(t, admin.Handler(w.reg), http.MethodGet, "/metrics")
+	for _, want := range []string{
+		`http_requests_total{code="200",method="GET",route="GET /{$}"} 1`,
+		`grpc_client_handled_total{grpc_code="OK",grpc_method="Recommend",grpc_service="bookstore.recommendations.v1.RecommendationsService",grpc_type="unary"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+func TestMetrics_UnmatchedPathsShareOneRoute(t *testing.T) {
+	w := newWorld(t, time.Second, "")
+	for _, p := range []string{"/a", "/b", "/c"} {
+		get(t, w.handler, http.MethodGet, p)
+	}
+	if got, want := metricstest.Value(t, w.reg, "http_requests_total", map[string]string{"route": "unmatched", "code": "404"}), 3.0; got != want {
+		t.Errorf("unmatched 404s: got %v, want %v", got, want)
+	}
+}
+
+func TestTracing_PageSpanIsTheParentOfTheGRPCSpans(t *testing.T) {
+	w := newWorld(t, time.Second, "")
+	// The page request continues a trace its caller started.
+	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	req := httptest.NewRequest(http.MethodGet, "/?category=mystery", nil)
+	req.Header.Set("traceparent", traceparent)
+	rec := httptest.NewRecorder()
+	w.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("page: %d", rec.Code)
+	}
+
+	byKind := map[trace.SpanKind][]string{}
+	spans := w.spans.Ended()
+	find := func(kind trace.SpanKind, name string) (trace.SpanContext, trace.SpanContext) {
+		t.Helper()
+		for _, s := range spans {
+			if s.SpanKind() == kind && s.Name() == name {
+				return s.SpanContext(), s.Parent()
+			}
+			byKind[s.SpanKind()] = append(byKind[s.SpanKind()], s.Name())
+		}
+		t.Fatalf("no %s span %q among %v", kind, name, byKind)
+		return trace.SpanContext{}, trace.SpanContext{}
+	}
+	page, pageParent := find(trace.SpanKindServer, "GET /{$}")
+	client, clientParent := find(trace.SpanKindClient, "bookstore.recommendations.v1.RecommendationsService/Recommend")
+	server, serverParent := find(trace.SpanKindServer, "bookstore.recommendations.v1.RecommendationsService/Recommend")
+
+	if got, want := page.TraceID().String(), "4bf92f3577b34da6a3ce929d0e0e4736"; got != want {
+		t.Errorf("page span trace: got %s, want the caller's %s", got, want)
+	}
+	if got, want := pageParent.SpanID().String(), "00f067aa0ba902b7"; got != want {
+		t.Errorf("page span parent: got %s, want the caller's %s", got, want)
+	}
+	if got, want := clientParent.SpanID(), page.SpanID(); got != want {
+		t.Errorf("gRPC client span parent: got %s, want the page span %s", got, want)
+	}
+	if got, want := serverParent.SpanID(), client.SpanID(); got != want {
+		t.Errorf("gRPC server span parent: got %s, want the client span %s", got, want)
+	}
+	if server.TraceID() != page.TraceID() {
+		t.Errorf("gRPC server span is in trace %s, want %s", server.TraceID(), page.TraceID())
+	}
+}
+
+func TestAccessLog(t *testing.T) {
+	w := newWorld(t, time.Second, "")
+	get(t, w.handler, http.MethodGet, "/?category=self-help")
+	get(t, w.handler, http.MethodGet, "/?category=nope")
+
+	var requests []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(w.logs.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec["msg"] == "http request" {
+			requests = append(requests, rec)
+		}
+	}
+	if len(requests) != 2 {
+		t.Fatalf("got %d access log records, want 2:\n%s", len(requests), w.logs)
+	}
+	for i, want := range []struct {
+		uri   string
+		code  float64
+		level string
+	}{{"/?category=self-help", 200, "INFO"}, {"/?category=nope", 400, "WARN"}} {
+		rec := requests[i]
+		if rec["uri"] != want.uri || rec["code"] != want.code || rec["level"] != want.level || rec["route"] != "GET /{$}" {
+			t.Errorf("record %d: got %v, want uri %s, code %v at %s", i, rec, want.uri, want.code, want.level)
+		}
+		if _, ok := rec["time_us"]; !ok {
+			t.Errorf("record %d lacks time_us", i)
+		}
+	}
+}
+
+func TestRecoverPanics_GenericErrorPage(t *testing.T) {
+	var logs bytes.Buffer
+	h := recoverPanics(slog.New(slog.NewJSONHandler(&logs, nil)), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("template cache corrupted at 0xdeadbeef")
+	}))
+	code, body := get(t, h, http.MethodGet, "/")
+	if got, want := code, http.StatusInternalServerError; got != want {
+		t.Errorf("status: got %d, want %d", got, want)
+	}
+	if strings.Contains(body, "0xdeadbeef") || strings.Contains(body, "goroutine") {
+		t.Errorf("500 page shows internals:\n%s", body)
+	}
+	if !strings.Contains(body, "Something went wrong on our side.") {
+		t.Errorf("500 page lacks the generic message:\n%s", body)
+	}
+	if !strings.Contains(logs.String(), "0xdeadbeef") || !strings.Contains(logs.String(), "observe_test.go") {
+		t.Errorf("log lacks the panic and its stack:\n%s", logs.String())
+	}
+}
+
+func TestRecoverPanics_AbortHandlerStillAborts(t *testing.T) {
+	h := recoverPanics(slog.New(slog.DiscardHandler), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic(http.ErrAbortHandler)
+	}))
+	defer func() {
+		if got := recover(); got != http.ErrAbortHandler {
+			t.Errorf("recovered %v, want http.ErrAbortHandler to propagate", got)
+		}
+	}()
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+}
