@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
+	"github.com/onlinebooks/bookstore/go/bufconntest"
 	pb "github.com/onlinebooks/bookstore/go/grpcserver/internal/dummypb"
 	"github.com/onlinebooks/bookstore/go/telemetry"
 )
@@ -38,7 +39,7 @@ func BenchmarkChain(b *testing.B) {
 	}
 	for _, s := range servers {
 		b.Run(s.name, func(b *testing.B) {
-			client := pb.NewDummyServiceClient(dialBufconn(b, s.new()))
+			client := pb.NewDummyServiceClient(bufconntest.Dial(b, s.new()))
 			req := &pb.EchoRequest{Input: "hello"}
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -17,10 +16,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/onlinebooks/bookstore/go/bufconntest"
 	"github.com/onlinebooks/bookstore/go/domainerr"
 	pb "github.com/onlinebooks/bookstore/go/grpcserver/internal/dummypb"
 	"github.com/onlinebooks/bookstore/go/metricstest"
@@ -105,23 +103,8 @@ func serve(t *testing.T) fixture {
 		Metrics:        f.reg,
 		TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(f.spans)),
 	}, func(s *grpc.Server) { pb.RegisterDummyServiceServer(s, dummy{}) })
-	f.client = pb.NewDummyServiceClient(dialBufconn(t, srv))
+	f.client = pb.NewDummyServiceClient(bufconntest.Dial(t, srv))
 	return f
-}
-
-func dialBufconn(t testing.TB, srv *grpc.Server) *grpc.ClientConn {
-	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
 }
 
 func TestChain_StatusAndMessage(t *testing.T) {

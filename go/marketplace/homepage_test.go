@@ -2,9 +2,7 @@ package marketplace
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,11 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
-	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/onlinebooks/bookstore/go/bufconntest"
 	"github.com/onlinebooks/bookstore/go/recommendations"
 	"github.com/onlinebooks/bookstore/go/telemetry"
 )
@@ -48,22 +44,12 @@ func newWorld(t *testing.T, timeout time.Duration, catalogJSON string, opts ...r
 	}
 	backendObs := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry(), TracerProvider: tp}
 	srv := recommendations.NewGRPCServer(backendObs, recommendations.NewService(catalog, opts...), health.NewServer())
-	lis := bufconn.Listen(1 << 20)
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
 	w.stop = srv.Stop
 
 	// The handler writes its log from request goroutines only, which the
 	// tests wait for, so a plain buffer is safe to read afterwards.
 	o := telemetry.Observability{Log: slog.New(slog.NewJSONHandler(w.logs, nil)), Metrics: w.reg, TracerProvider: tp}
-	conn, err := grpc.NewClient("passthrough:///bufnet", append(ClientOptions(o, timeout),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	w.handler = NewHandler(o, conn)
+	w.handler = NewHandler(o, bufconntest.Dial(t, srv, ClientOptions(o, timeout)...))
 	return w
 }
 

@@ -4,15 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
-	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/onlinebooks/bookstore/go/bufconntest"
 	"github.com/onlinebooks/bookstore/go/telemetry"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
@@ -42,18 +40,7 @@ func BenchmarkServerChain(b *testing.B) {
 	}
 	for _, s := range servers {
 		b.Run(s.name, func(b *testing.B) {
-			srv := s.new()
-			lis := bufconn.Listen(1 << 20)
-			go srv.Serve(lis)
-			defer srv.Stop()
-			conn, err := grpc.NewClient("passthrough:///bufnet",
-				grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-				grpc.WithTransportCredentials(insecure.NewCredentials()))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer conn.Close()
-			client := pb.NewRecommendationsServiceClient(conn)
+			client := pb.NewRecommendationsServiceClient(bufconntest.Dial(b, s.new()))
 			req := &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY, MaxResults: 3}
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {

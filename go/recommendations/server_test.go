@@ -3,7 +3,6 @@ package recommendations
 import (
 	"context"
 	"log/slog"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -11,36 +10,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/onlinebooks/bookstore/go/bufconntest"
 	"github.com/onlinebooks/bookstore/go/metricstest"
 	"github.com/onlinebooks/bookstore/go/telemetry"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
-// dial serves svc with NewGRPCServer on an in-memory listener and returns a
-// client connection to it, and the registry of the server's metrics.
+// dial serves svc with NewGRPCServer in memory and returns a client
+// connection to it, and the registry of the server's metrics.
 func dial(t *testing.T, svc pb.RecommendationsServiceServer) (*grpc.ClientConn, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	o := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: reg}
-	lis := bufconn.Listen(1 << 20)
-	srv := NewGRPCServer(o, svc, health.NewServer())
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn, reg
+	return bufconntest.Dial(t, NewGRPCServer(o, svc, health.NewServer())), reg
 }
 
 func TestGRPC_Recommend(t *testing.T) {
