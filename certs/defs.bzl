@@ -1,0 +1,68 @@
+"""Certificates made by openssl as Bazel actions, with certs/openssl.cnf."""
+
+_OPENSSL = "//tools/openssl"
+
+def ca(name, subject, **kwargs):
+    """A self-signed CA: <name>.pem and <name>.key.
+
+    Args:
+      name: the target, and the stem of its two files.
+      subject: the CA's distinguished name, e.g. "/CN=Bookstore development CA".
+      **kwargs: common attributes (visibility, testonly).
+    """
+    native.genrule(
+        name = name,
+        srcs = ["openssl.cnf"],
+        outs = [name + ".pem", name + ".key"],
+        # openssl.cnf names CLIENT_NAME, which must be set to load the file.
+        cmd = " ".join([
+            "CLIENT_NAME=none $(execpath %s) req -x509 -config $(execpath openssl.cnf) -extensions ca" % _OPENSSL,
+            "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days 3650",
+            "-subj '%s'" % subject,
+            "-keyout $(execpath %s.key) -out $(execpath %s.pem)" % (name, name),
+        ]),
+        tools = [_OPENSSL],
+        **kwargs
+    )
+
+def leaf(name, ca, extensions, subject, client_name = "", not_before = None, not_after = None, **kwargs):
+    """A certificate signed by ca: <name>.pem and <name>.key.
+
+    Its serial number is random (openssl's default without -set_serial), so
+    no two certificates share one.
+
+    Args:
+      name: the target, and the stem of its two files.
+      ca: the name of the ca() target that signs it, in this package.
+      extensions: the section of openssl.cnf with its extensions.
+      subject: its distinguished name.
+      client_name: the <name> of spiffe://bookstore/<name>, for client certificates.
+      not_before: start of validity, YYYYMMDDHHMMSSZ (default: now).
+      not_after: end of validity, YYYYMMDDHHMMSSZ (default: 825 days from now).
+      **kwargs: common attributes (visibility, testonly).
+    """
+    validity = "-days 825"
+    if not_before or not_after:
+        validity = "-not_before %s -not_after %s" % (not_before, not_after)
+    native.genrule(
+        name = name,
+        srcs = ["openssl.cnf", ca + ".pem", ca + ".key"],
+        outs = [name + ".pem", name + ".key"],
+        cmd = " && ".join([
+            "export CLIENT_NAME=%s" % (client_name or "none"),
+            " ".join([
+                "$(execpath %s) req -new -config $(execpath openssl.cnf)" % _OPENSSL,
+                "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc",
+                "-subj '%s' -keyout $(execpath %s.key) -out $(RULEDIR)/%s.csr" % (subject, name, name),
+            ]),
+            " ".join([
+                "$(execpath %s) x509 -req -in $(RULEDIR)/%s.csr" % (_OPENSSL, name),
+                "-CA $(execpath %s.pem) -CAkey $(execpath %s.key)" % (ca, ca),
+                "-extfile $(execpath openssl.cnf) -extensions %s %s" % (extensions, validity),
+                "-out $(execpath %s.pem)" % name,
+            ]),
+            "rm $(RULEDIR)/%s.csr" % name,
+        ]),
+        tools = [_OPENSSL],
+        **kwargs
+    )
