@@ -10,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bazelbuild/rules_go/go/runfiles"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
@@ -42,11 +46,35 @@ func eventually(t *testing.T, limit time.Duration, what string, ok func() bool) 
 	}
 }
 
+// certFile returns the path of a file made by //certs.
+func certFile(t *testing.T, name string) string {
+	t.Helper()
+	p, err := runfiles.Rlocation("_main/certs/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestMarketplaceShowsRecommendations_DegradesAndRecovers(t *testing.T) {
-	recs := start(t, "RECOMMENDATIONS_BIN", "-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0")
+	for _, mode := range []string{"plaintext", "mtls"} {
+		t.Run(mode, func(t *testing.T) { testPage(t, mode) })
+	}
+}
+
+func testPage(t *testing.T, mode string) {
+	var recsTLS, marketTLS []string
+	if mode == "mtls" {
+		recsTLS = []string{"-tls-mode=mtls", "-tls-cert=" + certFile(t, "recommendations.pem"),
+			"-tls-key=" + certFile(t, "recommendations.key"), "-tls-client-ca=" + certFile(t, "ca.pem")}
+		marketTLS = []string{"-tls-mode=mtls", "-tls-ca=" + certFile(t, "ca.pem"),
+			"-tls-cert=" + certFile(t, "marketplace.pem"), "-tls-key=" + certFile(t, "marketplace.key")}
+	}
+	recs := start(t, "RECOMMENDATIONS_BIN", append([]string{"-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0"}, recsTLS...)...)
 	recsAddrs := recs.listenAddrs("api", "admin")
 	recsAddr := recsAddrs["api"]
-	market := start(t, "MARKETPLACE_BIN", "-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0", "-recommendations-host="+recsAddr, "-recommendations-timeout=1s")
+	market := start(t, "MARKETPLACE_BIN", append([]string{"-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0",
+		"-recommendations-host=" + recsAddr, "-recommendations-timeout=1s"}, marketTLS...)...)
 	marketAddrs := market.listenAddrs("page", "admin")
 	base := "http://" + marketAddrs["page"]
 
@@ -63,6 +91,16 @@ func TestMarketplaceShowsRecommendations_DegradesAndRecovers(t *testing.T) {
 	}
 	if got, want := strings.Count(body, "<li>"), 3; got != want {
 		t.Errorf("page lists %d books, want %d:\n%s", got, want, body)
+	}
+
+	// Probes reach gRPC health on the plaintext admin port in every mode; the
+	// API port takes plaintext calls only when it is plaintext.
+	if got := healthCheck(t, recsAddrs["admin"]); got != codes.OK {
+		t.Errorf("health on the admin port: got %s, want OK", got)
+	}
+	wantAPI := map[string]codes.Code{"plaintext": codes.OK, "mtls": codes.Unavailable}[mode]
+	if got := healthCheck(t, recsAddr); got != wantAPI {
+		t.Errorf("plaintext health on the API port: got %s, want %s", got, wantAPI)
 	}
 
 	// Both admin ports serve the documented metrics.
@@ -90,7 +128,7 @@ func TestMarketplaceShowsRecommendations_DegradesAndRecovers(t *testing.T) {
 		t.Errorf("readyz with recommendations down: got %d, want 503", code)
 	}
 
-	start(t, "RECOMMENDATIONS_BIN", "-grpc-addr="+recsAddr, "-admin-addr=127.0.0.1:0").listenAddrs("api", "admin")
+	start(t, "RECOMMENDATIONS_BIN", append([]string{"-grpc-addr=" + recsAddr, "-admin-addr=127.0.0.1:0"}, recsTLS...)...).listenAddrs("api", "admin")
 	eventually(t, 10*time.Second, "page recovers without restarting marketplace", func() bool {
 		_, body := getPage(t, base+"/")
 		return strings.Count(body, "<li>") == 3
@@ -99,6 +137,20 @@ func TestMarketplaceShowsRecommendations_DegradesAndRecovers(t *testing.T) {
 	if got := market.terminate(15 * time.Second); got != 0 {
 		t.Errorf("marketplace exit code: got %d, want 0", got)
 	}
+}
+
+// healthCheck calls grpc.health.v1.Health/Check in plaintext.
+func healthCheck(t *testing.T, addr string) codes.Code {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	return status.Code(err)
 }
 
 func TestSIGTERM_InFlightCallSucceeds(t *testing.T) {

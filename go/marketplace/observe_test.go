@@ -39,7 +39,7 @@ func TestMetrics_AfterOnePageView(t *testing.T) {
 	}
 
 	// The admin port serves the same series in Prometheus' text format.
-	_, text := get(t, admin.Handler(w.reg), http.MethodGet, "/metrics")
+	_, text := get(t, admin.Handler(w.reg, nil), http.MethodGet, "/metrics")
 	for _, want := range []string{
 		`http_requests_total{code="200",method="GET",route="GET /{$}"} 1`,
 		`grpc_client_handled_total{grpc_code="OK",grpc_method="Recommend",grpc_service="bookstore.recommendations.v1.RecommendationsService",grpc_type="unary"} 1`,

@@ -17,13 +17,14 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/onlinebooks/bookstore/go/admin"
 	"github.com/onlinebooks/bookstore/go/grpcserver"
 	"github.com/onlinebooks/bookstore/go/lifecycle"
 	"github.com/onlinebooks/bookstore/go/telemetry"
+	"github.com/onlinebooks/bookstore/go/tlsconfig"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
@@ -45,6 +46,14 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// OTLPEndpoint is where traces are exported; see telemetry.TracerProvider.
 	OTLPEndpoint string
+	// TLSMode secures the connection to Recommendations: plaintext, tls or mtls.
+	TLSMode tlsconfig.Mode
+	// TLS holds the CA of Recommendations' certificate, and the client
+	// certificate and key (mtls).
+	TLS tlsconfig.Files
+	// TLSServerName is the name Recommendations' certificate must carry;
+	// empty means the host of RecommendationsHost.
+	TLSServerName string
 }
 
 // RecommendationsTarget turns the seed's RECOMMENDATIONS_HOST into a gRPC
@@ -79,12 +88,12 @@ func ClientOptions(o telemetry.Observability, callTimeout time.Duration) []grpc.
 }
 
 // DialRecommendations creates the one long-lived connection to
-// Recommendations. It connects lazily and reconnects by itself; reconnection
-// backoff is capped at 2 s (grpc-go's default grows to 2 minutes) so the page
-// recovers soon after Recommendations comes back.
-func DialRecommendations(host string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+// Recommendations, secured by creds. It connects lazily and reconnects by
+// itself; reconnection backoff is capped at 2 s (grpc-go's default grows to
+// 2 minutes) so the page recovers soon after Recommendations comes back.
+func DialRecommendations(host string, creds credentials.TransportCredentials, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	return grpc.NewClient(RecommendationsTarget(host), append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
 			MinConnectTimeout: time.Second,
@@ -125,7 +134,11 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 	defer stopTracing(context.WithoutCancel(ctx))
 	reg := telemetry.NewRegistry()
 	o := telemetry.Observability{Log: log, Metrics: reg, TracerProvider: tp}
-	conn, err := DialRecommendations(cfg.RecommendationsHost, ClientOptions(o, cfg.RecommendationsTimeout)...)
+	creds, err := tlsconfig.ClientCredentials(cfg.TLSMode, cfg.TLS, cfg.TLSServerName)
+	if err != nil {
+		return fmt.Errorf("TLS: %w", err)
+	}
+	conn, err := DialRecommendations(cfg.RecommendationsHost, creds, ClientOptions(o, cfg.RecommendationsTimeout)...)
 	if err != nil {
 		return fmt.Errorf("recommendations client: %w", err)
 	}
@@ -139,7 +152,7 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 		pageLis.Close()
 		return fmt.Errorf("listening for admin: %w", err)
 	}
-	log.Info("calling recommendations", "target", conn.Target())
+	log.Info("calling recommendations", "target", conn.Target(), "tls", string(cfg.TLSMode))
 
 	pageLog, adminLog := log.With("listener", "page"), log.With("listener", "admin")
 	g, gctx := errgroup.WithContext(ctx)
@@ -147,7 +160,7 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 		return lifecycle.ServeHTTP(gctx, pageLog, lifecycle.NewHTTPServer(NewHandler(o, conn), pageLog), pageLis, cfg.ShutdownGrace)
 	})
 	g.Go(func() error {
-		return lifecycle.ServeHTTP(gctx, adminLog, lifecycle.NewHTTPServer(admin.Handler(reg), adminLog), adminLis, cfg.ShutdownGrace)
+		return lifecycle.ServeHTTP(gctx, adminLog, admin.NewServer(admin.Handler(reg, nil), adminLog), adminLis, cfg.ShutdownGrace)
 	})
 	return g.Wait()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/onlinebooks/bookstore/go/grpcserver"
 	"github.com/onlinebooks/bookstore/go/lifecycle"
 	"github.com/onlinebooks/bookstore/go/telemetry"
+	"github.com/onlinebooks/bookstore/go/tlsconfig"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
@@ -26,7 +27,8 @@ import (
 type Config struct {
 	// GRPCAddr is the address the gRPC API listens on, e.g. ":50051".
 	GRPCAddr string
-	// AdminAddr is the address of the admin port (/metrics), e.g. ":50052".
+	// AdminAddr is the address of the plaintext admin port (/metrics and the
+	// gRPC health service), e.g. ":50052".
 	AdminAddr string
 	// CatalogPath is a catalogue file to serve; empty means the embedded one.
 	CatalogPath string
@@ -36,6 +38,13 @@ type Config struct {
 	ExtraLatency time.Duration
 	// OTLPEndpoint is where traces are exported; see telemetry.TracerProvider.
 	OTLPEndpoint string
+	// TLSMode secures the API port: plaintext, tls or mtls.
+	TLSMode tlsconfig.Mode
+	// TLS holds the server's certificate and key, and the CA of client
+	// certificates (mtls).
+	TLS tlsconfig.Files
+	// AllowedClients are the client identities served under mtls.
+	AllowedClients []string
 }
 
 // NewGRPCServer returns the Recommendations gRPC server: svc, the standard
@@ -75,17 +84,32 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 		return fmt.Errorf("listening for admin: %w", err)
 	}
 
+	creds, err := tlsconfig.ServerCredentials(cfg.TLSMode, cfg.TLS)
+	if err != nil {
+		return fmt.Errorf("TLS: %w", err)
+	}
+	extra := []grpc.ServerOption{grpc.Creds(creds)}
+	if cfg.TLSMode == tlsconfig.MutualTLS {
+		allow := tlsconfig.Allow(cfg.AllowedClients)
+		extra = append(extra,
+			grpc.ChainUnaryInterceptor(allow.UnaryServerInterceptor()),
+			grpc.ChainStreamInterceptor(allow.StreamServerInterceptor()))
+	}
+
 	reg := telemetry.NewRegistry()
 	hs := health.NewServer()
 	api := NewGRPCServer(telemetry.Observability{Log: log, Metrics: reg, TracerProvider: tp},
-		NewService(catalog, WithExtraLatency(cfg.ExtraLatency)), hs)
+		NewService(catalog, WithExtraLatency(cfg.ExtraLatency)), hs, extra...)
+	// Probes reach the same health service on the admin port, in plaintext.
+	probes := grpc.NewServer()
+	healthpb.RegisterHealthServer(probes, hs)
 	adminLog := log.With("listener", "admin")
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return lifecycle.ServeGRPC(gctx, log.With("listener", "api"), api, apiLis, hs, cfg.ShutdownGrace)
 	})
 	g.Go(func() error {
-		return lifecycle.ServeHTTP(gctx, adminLog, lifecycle.NewHTTPServer(admin.Handler(reg), adminLog), adminLis, cfg.ShutdownGrace)
+		return lifecycle.ServeHTTP(gctx, adminLog, admin.NewServer(admin.Handler(reg, probes), adminLog), adminLis, cfg.ShutdownGrace)
 	})
 	return g.Wait()
 }

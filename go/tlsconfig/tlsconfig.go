@@ -39,6 +39,16 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("unknown TLS mode %q: want plaintext, tls or mtls", s)
 }
 
+// UnmarshalText makes Mode a flag value (flag.TextVar).
+func (m *Mode) UnmarshalText(b []byte) error {
+	v, err := ParseMode(string(b))
+	*m = v
+	return err
+}
+
+// MarshalText makes Mode a flag value (flag.TextVar).
+func (m Mode) MarshalText() ([]byte, error) { return []byte(m), nil }
+
 // Files names the PEM files of one side of a connection.
 type Files struct {
 	Cert string // own certificate (chain)
@@ -51,6 +61,12 @@ type Files struct {
 func ServerCredentials(mode Mode, f Files) (credentials.TransportCredentials, error) {
 	if mode == Plaintext {
 		return insecure.NewCredentials(), nil
+	}
+	switch {
+	case f.Cert == "" || f.Key == "":
+		return nil, fmt.Errorf("TLS mode %s needs a certificate and a key file", mode)
+	case mode == MutualTLS && f.CA == "":
+		return nil, errors.New("TLS mode mtls needs the CA file of client certificates")
 	}
 	pair, err := newKeyPair(f.Cert, f.Key)
 	if err != nil {
@@ -92,6 +108,12 @@ func ServerCredentials(mode Mode, f Files) (credentials.TransportCredentials, er
 func ClientCredentials(mode Mode, f Files, serverName string) (credentials.TransportCredentials, error) {
 	if mode == Plaintext {
 		return insecure.NewCredentials(), nil
+	}
+	switch {
+	case f.CA == "":
+		return nil, fmt.Errorf("TLS mode %s needs the CA file of the server's certificate", mode)
+	case mode == MutualTLS && (f.Cert == "" || f.Key == ""):
+		return nil, errors.New("TLS mode mtls needs a client certificate and a key file")
 	}
 	roots, err := newCertPool(f.CA)
 	if err != nil {

@@ -9,10 +9,12 @@ import (
 	"flag"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/onlinebooks/bookstore/go/cli"
 	"github.com/onlinebooks/bookstore/go/recommendations"
+	"github.com/onlinebooks/bookstore/go/tlsconfig"
 )
 
 func main() {
@@ -24,6 +26,16 @@ func main() {
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight calls may finish after SIGTERM")
 	fs.DurationVar(&cfg.ExtraLatency, "extra-latency", 0, "delay every Recommend call by this much (fault drills)")
 	fs.StringVar(&cfg.OTLPEndpoint, "otel-exporter-otlp-endpoint", "", "OTLP/HTTP endpoint to export traces to, e.g. http://collector:4318 (default: tracing off)")
+	cfg.TLSMode = tlsconfig.Plaintext
+	fs.TextVar(&cfg.TLSMode, "tls-mode", cfg.TLSMode, "security of the gRPC API: plaintext, tls or mtls (client certificates required)")
+	fs.StringVar(&cfg.TLS.Cert, "tls-cert", "", "server certificate (PEM), re-read when it changes")
+	fs.StringVar(&cfg.TLS.Key, "tls-key", "", "server private key (PEM), re-read when it changes")
+	fs.StringVar(&cfg.TLS.CA, "tls-client-ca", "", "CA of client certificates (PEM), for mtls")
+	cfg.AllowedClients = []string{"marketplace"}
+	fs.Func("allowed-clients", "comma-separated client identities served under mtls (default marketplace)", func(s string) error {
+		cfg.AllowedClients = strings.Split(s, ",")
+		return nil
+	})
 	os.Exit(cli.Main(fs, os.Args[1:], os.Stderr, func(ctx context.Context, log *slog.Logger) error {
 		return recommendations.Run(ctx, log, cfg)
 	}))
