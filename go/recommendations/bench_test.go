@@ -4,14 +4,17 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"testing"
 
+	"github.com/bazelbuild/rules_go/go/runfiles"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 
 	"github.com/onlinebooks/bookstore/go/bufconntest"
 	"github.com/onlinebooks/bookstore/go/telemetry"
+	"github.com/onlinebooks/bookstore/go/tlsconfig"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
@@ -41,6 +44,69 @@ func BenchmarkServerChain(b *testing.B) {
 	for _, s := range servers {
 		b.Run(s.name, func(b *testing.B) {
 			client := pb.NewRecommendationsServiceClient(bufconntest.Dial(b, s.new()))
+			req := &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY, MaxResults: 3}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := client.Recommend(context.Background(), req); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkTransport measures Recommend through the production server over
+// loopback TCP, in plaintext and with mutual TLS (certificates from //certs),
+// on one long-lived connection as Marketplace uses it. Compare the ns/op:
+//
+//	tools/bazel run -c opt --@rules_go//go/config:race=false //go/recommendations:recommendations_test -- \
+//	  -test.run='^$' -test.bench=Transport -test.benchmem -test.count=8
+func BenchmarkTransport(b *testing.B) {
+	certs := func(name string) string {
+		p, err := runfiles.Rlocation("_main/certs/" + name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return p
+	}
+	modes := []struct {
+		mode           tlsconfig.Mode
+		server, client tlsconfig.Files
+	}{
+		{mode: tlsconfig.Plaintext},
+		{
+			mode:   tlsconfig.MutualTLS,
+			server: tlsconfig.Files{Cert: certs("recommendations.pem"), Key: certs("recommendations.key"), CA: certs("ca.pem")},
+			client: tlsconfig.Files{Cert: certs("marketplace.pem"), Key: certs("marketplace.key"), CA: certs("ca.pem")},
+		},
+	}
+	for _, m := range modes {
+		b.Run(string(m.mode), func(b *testing.B) {
+			serverCreds, err := tlsconfig.ServerCredentials(m.mode, m.server)
+			if err != nil {
+				b.Fatal(err)
+			}
+			clientCreds, err := tlsconfig.ClientCredentials(m.mode, m.client, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			o := telemetry.Observability{Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: prometheus.NewRegistry()}
+			srv := NewGRPCServer(o, NewService(DefaultCatalog()), health.NewServer(), grpc.Creds(serverCreds))
+			lis, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			go srv.Serve(lis)
+			defer srv.Stop()
+			conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(clientCreds))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			client := pb.NewRecommendationsServiceClient(conn)
 			req := &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY, MaxResults: 3}
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {

@@ -100,9 +100,11 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 	hs := health.NewServer()
 	api := NewGRPCServer(telemetry.Observability{Log: log, Metrics: reg, TracerProvider: tp},
 		NewService(catalog, WithExtraLatency(cfg.ExtraLatency)), hs, extra...)
-	// Probes reach the same health service on the admin port, in plaintext.
+	// Probes reach the same health service on the admin port, in plaintext
+	// (with reflection, so grpcurl can call it too).
 	probes := grpc.NewServer()
 	healthpb.RegisterHealthServer(probes, hs)
+	reflection.Register(probes)
 	adminLog := log.With("listener", "admin")
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
