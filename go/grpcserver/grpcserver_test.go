@@ -229,7 +229,12 @@ func TestChain_RecordsAServerSpan(t *testing.T) {
 	if _, err := f.client.Echo(context.Background(), &pb.EchoRequest{Input: "traced"}); err != nil {
 		t.Fatal(err)
 	}
+	// The server ends its span after it has sent the response, so the span
+	// may be recorded a moment after the call returns.
 	spans := f.spans.Ended()
+	for deadline := time.Now().Add(5 * time.Second); len(spans) == 0 && time.Now().Before(deadline); spans = f.spans.Ended() {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if len(spans) != 1 {
 		t.Fatalf("got %d spans, want 1", len(spans))
 	}
