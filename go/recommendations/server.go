@@ -69,6 +69,18 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 			return err
 		}
 	}
+	creds, err := tlsconfig.ServerCredentials(cfg.TLSMode, cfg.TLS)
+	if err != nil {
+		return fmt.Errorf("TLS: %w", err)
+	}
+	extra := []grpc.ServerOption{grpc.Creds(creds)}
+	if cfg.TLSMode == tlsconfig.MutualTLS {
+		allow := tlsconfig.Allow(cfg.AllowedClients)
+		extra = append(extra,
+			grpc.ChainUnaryInterceptor(allow.UnaryServerInterceptor()),
+			grpc.ChainStreamInterceptor(allow.StreamServerInterceptor()))
+	}
+
 	tp, stopTracing, err := telemetry.TracerProvider(ctx, "recommendations", cfg.OTLPEndpoint)
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
@@ -82,18 +94,6 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 	if err != nil {
 		apiLis.Close()
 		return fmt.Errorf("listening for admin: %w", err)
-	}
-
-	creds, err := tlsconfig.ServerCredentials(cfg.TLSMode, cfg.TLS)
-	if err != nil {
-		return fmt.Errorf("TLS: %w", err)
-	}
-	extra := []grpc.ServerOption{grpc.Creds(creds)}
-	if cfg.TLSMode == tlsconfig.MutualTLS {
-		allow := tlsconfig.Allow(cfg.AllowedClients)
-		extra = append(extra,
-			grpc.ChainUnaryInterceptor(allow.UnaryServerInterceptor()),
-			grpc.ChainStreamInterceptor(allow.StreamServerInterceptor()))
 	}
 
 	reg := telemetry.NewRegistry()
