@@ -43,17 +43,7 @@ func BenchmarkServerChain(b *testing.B) {
 	}
 	for _, s := range servers {
 		b.Run(s.name, func(b *testing.B) {
-			client := pb.NewRecommendationsServiceClient(bufconntest.Dial(b, s.new()))
-			req := &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY, MaxResults: 3}
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := client.Recommend(context.Background(), req); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+			recommendInParallel(b, pb.NewRecommendationsServiceClient(bufconntest.Dial(b, s.new())))
 		})
 	}
 }
@@ -106,17 +96,22 @@ func BenchmarkTransport(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer conn.Close()
-			client := pb.NewRecommendationsServiceClient(conn)
-			req := &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY, MaxResults: 3}
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := client.Recommend(context.Background(), req); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+			recommendInParallel(b, pb.NewRecommendationsServiceClient(conn))
 		})
 	}
+}
+
+// recommendInParallel is the measured loop: Recommend calls from GOMAXPROCS
+// goroutines on one connection.
+func recommendInParallel(b *testing.B, client pb.RecommendationsServiceClient) {
+	req := &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY, MaxResults: 3}
+	b.ReportAllocs()
+	b.RunParallel(func(p *testing.PB) {
+		for p.Next() {
+			if _, err := client.Recommend(context.Background(), req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
