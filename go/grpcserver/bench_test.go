@@ -42,8 +42,8 @@ func BenchmarkChain(b *testing.B) {
 			client := pb.NewDummyServiceClient(bufconntest.Dial(b, s.new()))
 			req := &pb.EchoRequest{Input: "hello"}
 			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
+			b.RunParallel(func(p *testing.PB) {
+				for p.Next() {
 					if _, err := client.Echo(context.Background(), req); err != nil {
 						b.Error(err)
 						return
