@@ -16,7 +16,8 @@ def ca(name, subject, **kwargs):
         outs = [name + ".pem", name + ".key"],
         # openssl.cnf names CLIENT_NAME, which must be set to load the file.
         cmd = " ".join([
-            "CLIENT_NAME=none $(execpath %s) req -x509 -config $(execpath openssl.cnf) -extensions ca" % _OPENSSL,
+            "OPENSSL_CONF=$(execpath openssl.cnf) CLIENT_NAME=none",
+            "$(execpath %s) req -x509 -config $(execpath openssl.cnf) -extensions ca" % _OPENSSL,
             "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days 3650",
             "-subj '%s'" % subject,
             "-keyout $(execpath %s.key) -out $(execpath %s.pem)" % (name, name),
@@ -49,7 +50,8 @@ def leaf(name, ca, extensions, subject, client_name = "", not_before = None, not
         srcs = ["openssl.cnf", ca + ".pem", ca + ".key"],
         outs = [name + ".pem", name + ".key"],
         cmd = " && ".join([
-            "export CLIENT_NAME=%s" % (client_name or "none"),
+            # x509 has no -config: OPENSSL_CONF keeps it off any system default.
+            "export OPENSSL_CONF=$(execpath openssl.cnf) CLIENT_NAME=%s" % (client_name or "none"),
             " ".join([
                 "$(execpath %s) req -new -config $(execpath openssl.cnf)" % _OPENSSL,
                 "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc",
