@@ -75,10 +75,7 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 	}
 	extra := []grpc.ServerOption{grpc.Creds(creds)}
 	if cfg.TLSMode == tlsconfig.MutualTLS {
-		allow := tlsconfig.Allow(cfg.AllowedClients)
-		extra = append(extra,
-			grpc.ChainUnaryInterceptor(allow.UnaryServerInterceptor()),
-			grpc.ChainStreamInterceptor(allow.StreamServerInterceptor()))
+		extra = append(extra, tlsconfig.Allow(cfg.AllowedClients).ServerOptions()...)
 	}
 
 	tp, stopTracing, err := telemetry.TracerProvider(ctx, "recommendations", cfg.OTLPEndpoint)

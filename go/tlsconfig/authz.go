@@ -50,6 +50,14 @@ func (a Allow) check(ctx context.Context) error {
 	return nil
 }
 
+// ServerOptions install a on a server, for unary calls and streams alike.
+func (a Allow) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(a.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(a.StreamServerInterceptor()),
+	}
+}
+
 // UnaryServerInterceptor enforces a on unary calls.
 func (a Allow) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {

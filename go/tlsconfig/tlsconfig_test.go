@@ -41,10 +41,7 @@ func serve(t *testing.T, mode Mode, f Files) string {
 	}
 	opts := []grpc.ServerOption{grpc.Creds(creds)}
 	if mode == MutualTLS {
-		allow := Allow{"marketplace"}
-		opts = append(opts,
-			grpc.ChainUnaryInterceptor(allow.UnaryServerInterceptor()),
-			grpc.ChainStreamInterceptor(allow.StreamServerInterceptor()))
+		opts = append(opts, Allow{"marketplace"}.ServerOptions()...)
 	}
 	srv := grpc.NewServer(opts...)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
