@@ -1,0 +1,272 @@
+// Package compose_test runs Online Books For You end to end under Docker
+// Compose, from the images Bazel built: load them into the engine, push them
+// to a registry and pull them back, bring the system up, and read the page
+// through the published port while Recommendations goes away and comes back.
+package compose_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bazelbuild/rules_go/go/runfiles"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/moby/moby/client"
+
+	"github.com/onlinebooks/bookstore/go/recommendations"
+	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
+)
+
+const unavailableNotice = "Recommendations are unavailable right now"
+
+// services are the images under test, by the prefix of their environment
+// variables in BUILD.bazel and compose.yaml.
+var services = []struct{ name, env string }{
+	{"recommendations", "RECOMMENDATIONS"},
+	{"marketplace", "MARKETPLACE"},
+}
+
+func TestCompose(t *testing.T) {
+	ctx := t.Context()
+	docker, err := client.New(client.FromEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer docker.Close()
+
+	// The registry lives as long as the test, on loopback, where the engine
+	// pulls over plain HTTP (Docker trusts 127.0.0.0/8 registries).
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	host := strings.TrimPrefix(reg.URL, "http://")
+
+	// Each service: :load into the engine, :push to the registry; Compose
+	// then runs the pushed digests, so what runs is what was pushed.
+	env := os.Environ()
+	for _, svc := range services {
+		tag := "bookstore/" + svc.name + ":dev"
+		if !hasImage(t, docker, tag) {
+			// The tag is new: the test's, so the test removes it. One that
+			// was there before belongs to whoever loaded it.
+			t.Cleanup(func() { removeImage(t, docker, tag) })
+		}
+		if out := run(t, nil, rlocation(t, svc.env+"_LOAD")); !strings.Contains(out, "Loaded image: "+tag) {
+			t.Errorf("load: want %q in:\n%s", "Loaded image: "+tag, out)
+		}
+		if !hasImage(t, docker, tag) {
+			t.Fatalf("after load: the engine has no %s", tag)
+		}
+
+		repository := host + "/bookstore/" + svc.name
+		out := run(t, nil, rlocation(t, svc.env+"_PUSH"), "--repository", repository)
+		want := repository + "@" + strings.TrimSpace(readRunfile(t, svc.env+"_DIGEST"))
+		if got := lastLine(out); got != want {
+			t.Fatalf("push: reported %q, want %q (image.digest)", got, want)
+		}
+		env = append(env, svc.env+"_IMAGE="+want)
+	}
+
+	project := fmt.Sprintf("bookstore-e2e-%d", os.Getpid())
+	port := freePort(t)
+	// The launcher stages the certificates here, readable by the services.
+	// Not t.TempDir: /tmp may be Bazel's chroot's own, which the engine,
+	// outside it, does not see; TEST_TMPDIR is in the output base, at the
+	// same path inside and out.
+	certs, err := os.MkdirTemp(os.Getenv("TEST_TMPDIR"), "certs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, fmt.Sprintf("MARKETPLACE_PORT=%d", port), "BOOKSTORE_CERTS="+certs)
+	compose := func(args ...string) string {
+		return run(t, env, rlocation(t, "COMPOSE"), append([]string{"--project-name", project}, args...)...)
+	}
+	defer func() {
+		compose("down", "--rmi", "all", "--volumes", "--remove-orphans", "--timeout", "20")
+		assertNothingLeft(t, ctx, docker, project)
+	}()
+	compose("pull")
+	compose("up", "--detach")
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	ready := eventually(60*time.Second, func() bool {
+		code, _ := get(base + "/readyz")
+		return code == http.StatusOK
+	})
+	if !ready {
+		t.Fatalf("marketplace not ready within 60s; the services said:\n%s", compose("logs"))
+	}
+	checkBooks(t, base)
+	if logs := compose("logs", "marketplace"); !strings.Contains(logs, `"tls":"mtls"`) {
+		t.Errorf("marketplace does not call recommendations over mTLS:\n%s", logs)
+	}
+
+	compose("stop", "recommendations")
+	code, body := get(base + "/?category=mystery")
+	if code != http.StatusOK || !strings.Contains(body, unavailableNotice) {
+		t.Errorf("recommendations stopped: got %d, want 200 with %q:\n%s", code, unavailableNotice, body)
+	}
+	if code, _ := get(base + "/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("readyz with recommendations stopped: got %d, want 503", code)
+	}
+
+	started := time.Now()
+	compose("start", "recommendations")
+	recovered := eventually(60*time.Second, func() bool {
+		_, body := get(base + "/?category=mystery")
+		return strings.Count(body, "<li>") == 3
+	})
+	if !recovered {
+		t.Fatalf("the page did not recover within 60s; the services said:\n%s", compose("logs"))
+	}
+	t.Logf("recovered %.1fs after `compose start recommendations`", time.Since(started).Seconds())
+	checkBooks(t, base)
+}
+
+// checkBooks reads the mystery page and checks that it lists three mystery
+// books of the catalogue.
+func checkBooks(t *testing.T, base string) {
+	t.Helper()
+	books, err := recommendations.DefaultCatalog().Books(pb.BookCategory_BOOK_CATEGORY_MYSTERY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, b := range books {
+		titles = append(titles, b.GetTitle())
+	}
+	code, body := get(base + "/?category=mystery")
+	if code != http.StatusOK {
+		t.Fatalf("page: got status %d:\n%s", code, body)
+	}
+	items := regexp.MustCompile(`<li>([^<]*)`).FindAllStringSubmatch(body, -1)
+	if len(items) != 3 {
+		t.Fatalf("page: got %d books, want 3:\n%s", len(items), body)
+	}
+	for _, item := range items {
+		if title := strings.TrimSpace(html.UnescapeString(item[1])); !slices.Contains(titles, title) {
+			t.Errorf("page lists %q, which is not a mystery book of the catalogue", title)
+		}
+	}
+}
+
+// assertNothingLeft fails the test if the project left a container or a
+// network behind.
+func assertNothingLeft(t *testing.T, ctx context.Context, docker *client.Client, project string) {
+	t.Helper()
+	filters := make(client.Filters).Add("label", "com.docker.compose.project="+project)
+	containers, err := docker.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range containers.Items {
+		t.Errorf("container left behind: %s %v (%s)", c.ID[:12], c.Names, c.State)
+	}
+	networks, err := docker.NetworkList(ctx, client.NetworkListOptions{Filters: filters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range networks.Items {
+		t.Errorf("network left behind: %s", n.Name)
+	}
+}
+
+func hasImage(t *testing.T, docker *client.Client, ref string) bool {
+	t.Helper()
+	images, err := docker.ImageList(t.Context(), client.ImageListOptions{Filters: make(client.Filters).Add("reference", ref)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(images.Items) > 0
+}
+
+func removeImage(t *testing.T, docker *client.Client, ref string) {
+	t.Helper()
+	if _, err := docker.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{}); err != nil {
+		t.Errorf("removing %s: %v", ref, err)
+	}
+}
+
+// run runs a command with env (nil: the test's), and returns its standard
+// output; it fails the test, with everything the command said, if the
+// command fails.
+func run(t *testing.T, env []string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+func get(url string) (int, string) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// eventually reports whether ok held within limit.
+func eventually(limit time.Duration, ok func() bool) bool {
+	for deadline := time.Now().Add(limit); !ok(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
+// freePort is a loopback port nothing listens on now, for Compose to publish.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func rlocation(t *testing.T, env string) string {
+	t.Helper()
+	p, err := runfiles.Rlocation(os.Getenv(env))
+	if err != nil {
+		t.Fatalf("%s: %v", env, err)
+	}
+	return p
+}
+
+func readRunfile(t *testing.T, env string) string {
+	t.Helper()
+	b, err := os.ReadFile(rlocation(t, env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

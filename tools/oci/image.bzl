@@ -1,0 +1,57 @@
+"""service_image: a service's Go binary as an image on //tools/oci:base."""
+
+load("@rules_oci//oci:defs.bzl", "oci_image")
+load("@rules_pkg//pkg:tar.bzl", "pkg_tar")
+
+# Every image says where it comes from. The values are the workspace status
+# (tools/workspace_status): a new commit relabels the images and rebuilds
+# nothing else.
+_LABELS_CMD = """
+version=$$(sed -n 's/^STABLE_VERSION //p' bazel-out/stable-status.txt)
+revision=$$(sed -n 's/^STABLE_GIT_COMMIT //p' bazel-out/stable-status.txt)
+cat >$@ <<LABELS
+org.opencontainers.image.title={service}
+org.opencontainers.image.source=https://github.com/onlinebooks/bookstore
+org.opencontainers.image.version=$${{version:-unknown}}
+org.opencontainers.image.revision=$${{revision:-unknown}}
+LABELS
+"""
+
+def service_image(name, service, binary, exposed_ports, visibility = None):
+    """Defines <name>: binary at /usr/local/bin/<service>, run as its entrypoint.
+
+    Also defines <name>.digest (rules_oci), <name>_layer, <name>_labels, and
+    <name>_rebuild: the same image from a second, independent layer and image
+    action, which //go/images compares with <name> to show that the build is
+    reproducible.
+
+    Args:
+      name: the image target.
+      service: the service's name: the binary's name in the image, and its title.
+      binary: the go_binary (pure, so it needs nothing from the base).
+      exposed_ports: the ports the service listens on, e.g. ["50051/tcp"].
+      visibility: of the image targets.
+    """
+    entrypoint = "/usr/local/bin/" + service
+    native.genrule(
+        name = name + "_labels",
+        outs = [name + "_labels.txt"],
+        cmd = _LABELS_CMD.format(service = service),
+        stamp = 1,
+    )
+    for suffix in ["", "_rebuild"]:
+        # Root-owned and read-only: the service cannot rewrite its own binary.
+        pkg_tar(
+            name = name + suffix + "_layer",
+            files = {binary: entrypoint},
+            mode = "0555",
+        )
+        oci_image(
+            name = name + suffix,
+            base = "//tools/oci:base",
+            entrypoint = [entrypoint],
+            exposed_ports = exposed_ports,
+            labels = ":" + name + "_labels",
+            tars = [":" + name + suffix + "_layer"],
+            visibility = visibility,
+        )
