@@ -38,7 +38,7 @@ done | sort | uniq -d)
 # The server certificate names every address it is reached by, and the
 # client certificate carries its identity.
 sans=$("$openssl" x509 -noout -ext subjectAltName -in certs/recommendations.pem)
-for name in DNS:recommendations, DNS:recommendations.default.svc.cluster.local DNS:localhost "IP Address:127.0.0.1"; do
+for name in DNS:recommendations, DNS:recommendations.bookstore.svc.cluster.local DNS:localhost "IP Address:127.0.0.1"; do
   [[ "$sans" == *"$name"* ]] && passed=$((passed + 1)) || fail "server certificate lacks $name: $sans"
 done
 id=$("$openssl" x509 -noout -ext subjectAltName -in certs/marketplace.pem)

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"html"
 	"io"
 	"log"
 	"net"
@@ -16,8 +15,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,11 +23,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/moby/moby/client"
 
-	"github.com/onlinebooks/bookstore/go/recommendations"
-	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
+	"github.com/onlinebooks/bookstore/go/e2etest"
 )
-
-const unavailableNotice = "Recommendations are unavailable right now"
 
 // services are the images under test, by the prefix of their environment
 // variables in BUILD.bazel and compose.yaml.
@@ -101,65 +95,38 @@ func TestCompose(t *testing.T) {
 	compose("up", "--detach")
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	ready := eventually(60*time.Second, func() bool {
-		code, _ := get(base + "/readyz")
+	ready := e2etest.Eventually(60*time.Second, func() bool {
+		code, _ := e2etest.Get(base + "/readyz")
 		return code == http.StatusOK
 	})
 	if !ready {
 		t.Fatalf("marketplace not ready within 60s; the services said:\n%s", compose("logs"))
 	}
-	checkBooks(t, base)
+	e2etest.CheckBooks(t, base)
 	if logs := compose("logs", "marketplace"); !strings.Contains(logs, `"tls":"mtls"`) {
 		t.Errorf("marketplace does not call recommendations over mTLS:\n%s", logs)
 	}
 
 	compose("stop", "recommendations")
-	code, body := get(base + "/?category=mystery")
-	if code != http.StatusOK || !strings.Contains(body, unavailableNotice) {
-		t.Errorf("recommendations stopped: got %d, want 200 with %q:\n%s", code, unavailableNotice, body)
+	code, body := e2etest.Get(base + "/?category=mystery")
+	if code != http.StatusOK || !strings.Contains(body, e2etest.UnavailableNotice) {
+		t.Errorf("recommendations stopped: got %d, want 200 with %q:\n%s", code, e2etest.UnavailableNotice, body)
 	}
-	if code, _ := get(base + "/readyz"); code != http.StatusServiceUnavailable {
+	if code, _ := e2etest.Get(base + "/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("readyz with recommendations stopped: got %d, want 503", code)
 	}
 
 	started := time.Now()
 	compose("start", "recommendations")
-	recovered := eventually(60*time.Second, func() bool {
-		_, body := get(base + "/?category=mystery")
+	recovered := e2etest.Eventually(60*time.Second, func() bool {
+		_, body := e2etest.Get(base + "/?category=mystery")
 		return strings.Count(body, "<li>") == 3
 	})
 	if !recovered {
 		t.Fatalf("the page did not recover within 60s; the services said:\n%s", compose("logs"))
 	}
 	t.Logf("recovered %.1fs after `compose start recommendations`", time.Since(started).Seconds())
-	checkBooks(t, base)
-}
-
-// checkBooks reads the mystery page and checks that it lists three mystery
-// books of the catalogue.
-func checkBooks(t *testing.T, base string) {
-	t.Helper()
-	books, err := recommendations.DefaultCatalog().Books(pb.BookCategory_BOOK_CATEGORY_MYSTERY)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var titles []string
-	for _, b := range books {
-		titles = append(titles, b.GetTitle())
-	}
-	code, body := get(base + "/?category=mystery")
-	if code != http.StatusOK {
-		t.Fatalf("page: got status %d:\n%s", code, body)
-	}
-	items := regexp.MustCompile(`<li>([^<]*)`).FindAllStringSubmatch(body, -1)
-	if len(items) != 3 {
-		t.Fatalf("page: got %d books, want 3:\n%s", len(items), body)
-	}
-	for _, item := range items {
-		if title := strings.TrimSpace(html.UnescapeString(item[1])); !slices.Contains(titles, title) {
-			t.Errorf("page lists %q, which is not a mystery book of the catalogue", title)
-		}
-	}
+	e2etest.CheckBooks(t, base)
 }
 
 // assertNothingLeft fails the test if the project left a container or a
@@ -214,27 +181,6 @@ func run(t *testing.T, env []string, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.String()
-}
-
-func get(url string) (int, string) {
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-// eventually reports whether ok held within limit.
-func eventually(limit time.Duration, ok func() bool) bool {
-	for deadline := time.Now().Add(limit); !ok(); time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
-	return true
 }
 
 // freePort is a loopback port nothing listens on now, for Compose to publish.

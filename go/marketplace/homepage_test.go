@@ -180,7 +180,7 @@ func TestRecommendationsTarget(t *testing.T) {
 		{"127.0.0.1", "127.0.0.1:50051"},
 		{"::1", "[::1]:50051"},
 		{"[::1]:9", "[::1]:9"},
-		{"dns:///recommendations-headless:50051", "dns:///recommendations-headless:50051"},
+		{"dns:///recommendations.bookstore.svc.cluster.local:50051", "dns:///recommendations.bookstore.svc.cluster.local:50051"},
 	}
 	for _, tt := range tests {
 		if got := RecommendationsTarget(tt.host); got != tt.want {

@@ -87,13 +87,41 @@ func ClientOptions(o telemetry.Observability, callTimeout time.Duration) []grpc.
 	return opts
 }
 
-// DialRecommendations creates the one long-lived connection to
-// Recommendations, secured by creds. It connects lazily and reconnects by
-// itself; reconnection backoff is capped at 2 s (grpc-go's default grows to
-// 2 minutes) so the page recovers soon after Recommendations comes back.
+// serviceConfig is the client's gRPC service config.
+//
+// round_robin spreads calls over every address the name resolves to. Behind
+// a Kubernetes headless Service that is every ready Recommendations pod; with
+// one address (Compose, a ClusterIP) it behaves as pick_first. The resolver
+// looks again whenever a connection ends, so pods that come and go (a
+// rolling update, the server's maximum connection age) are picked up.
+//
+// A call that fails UNAVAILABLE (its pod went away under it) is tried again,
+// on another connection, within the call's deadline. Recommend only reads,
+// so a retry is safe.
+const serviceConfig = `{
+  "loadBalancingConfig": [{"round_robin": {}}],
+  "methodConfig": [{
+    "name": [{"service": "bookstore.recommendations.v1.RecommendationsService"}],
+    "retryPolicy": {
+      "maxAttempts": 3,
+      "initialBackoff": "0.02s",
+      "maxBackoff": "0.1s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE"]
+    }
+  }]
+}`
+
+// DialRecommendations creates the client of Recommendations, secured by
+// creds: one long-lived connection per address its name resolves to, calls
+// spread round robin and retried when UNAVAILABLE (serviceConfig). It
+// connects lazily and reconnects by itself; reconnection backoff is capped
+// at 2 s (grpc-go's default grows to 2 minutes) so the page recovers soon
+// after Recommendations comes back.
 func DialRecommendations(host string, creds credentials.TransportCredentials, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	return grpc.NewClient(RecommendationsTarget(host), append([]grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultServiceConfig(serviceConfig),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
 			MinConnectTimeout: time.Second,

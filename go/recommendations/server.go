@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/onlinebooks/bookstore/go/admin"
@@ -34,6 +35,11 @@ type Config struct {
 	CatalogPath string
 	// ShutdownGrace bounds how long in-flight calls may run after SIGTERM.
 	ShutdownGrace time.Duration
+	// MaxConnectionAge closes each client connection after this long (with
+	// ShutdownGrace for its calls to finish), so clients resolve the name
+	// again and spread over replicas that came up since; 0 keeps connections
+	// for ever.
+	MaxConnectionAge time.Duration
 	// ExtraLatency delays every Recommend call (fault drills only).
 	ExtraLatency time.Duration
 	// OTLPEndpoint is where traces are exported; see telemetry.TracerProvider.
@@ -59,6 +65,17 @@ func NewGRPCServer(o telemetry.Observability, svc pb.RecommendationsServiceServe
 	}, extra...)
 }
 
+// MaxConnectionAge makes the server end every connection after age with a
+// GOAWAY, giving its calls grace to finish. A long-lived HTTP/2 connection
+// otherwise stays on the replica it first reached, however many are added.
+// An age of 0 means no limit.
+func MaxConnectionAge(age, grace time.Duration) grpc.ServerOption {
+	if age <= 0 {
+		return grpc.EmptyServerOption{}
+	}
+	return grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: age, MaxConnectionAgeGrace: grace})
+}
+
 // Run serves Recommendations and its admin port until ctx ends, then drains
 // both (see lifecycle). If either server fails, the other is drained too.
 func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
@@ -73,7 +90,7 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("TLS: %w", err)
 	}
-	extra := []grpc.ServerOption{grpc.Creds(creds)}
+	extra := []grpc.ServerOption{grpc.Creds(creds), MaxConnectionAge(cfg.MaxConnectionAge, cfg.ShutdownGrace)}
 	if cfg.TLSMode == tlsconfig.MutualTLS {
 		extra = append(extra, tlsconfig.Allow(cfg.AllowedClients).ServerOptions()...)
 	}

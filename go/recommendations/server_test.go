@@ -3,13 +3,16 @@ package recommendations
 import (
 	"context"
 	"log/slog"
+	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
@@ -126,5 +129,62 @@ func TestGRPC_CallsRunConcurrently(t *testing.T) {
 	wg.Wait()
 	if elapsed, serial := time.Since(start), calls*latency; elapsed >= serial*3/4 {
 		t.Errorf("%d calls of %s took %s, want well under the %s they take one after another", calls, latency, elapsed, serial)
+	}
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	accepted atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.accepted.Add(1)
+	}
+	return c, err
+}
+
+// With a maximum age the server ends connections and the client dials again
+// (and so resolves the name again); without one, a client keeps its first
+// connection.
+func TestMaxConnectionAge_ClientsReconnect(t *testing.T) {
+	tests := []struct {
+		name             string
+		age              time.Duration
+		wantMin, wantMax int64
+	}{
+		{"no limit", 0, 1, 1},
+		// About ten ages pass; grpc-go adds up to 10% jitter to each.
+		{"100ms", 100 * time.Millisecond, 3, 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inner, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			lis := &countingListener{Listener: inner}
+			o := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()}
+			srv := NewGRPCServer(o, NewService(DefaultCatalog()), health.NewServer(), MaxConnectionAge(tt.age, time.Second))
+			go srv.Serve(lis)
+			defer srv.Stop()
+			conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+
+			client := healthpb.NewHealthClient(conn)
+			for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+				if _, err := client.Check(t.Context(), &healthpb.HealthCheckRequest{}); err != nil {
+					t.Fatalf("a call failed while connections were cycled: %v", err)
+				}
+			}
+			if got := lis.accepted.Load(); got < tt.wantMin || got > tt.wantMax {
+				t.Errorf("connections accepted in 1s: got %d, want %d to %d", got, tt.wantMin, tt.wantMax)
+			}
+		})
 	}
 }

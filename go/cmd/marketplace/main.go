@@ -12,12 +12,20 @@ import (
 	"os"
 	"time"
 
+	"google.golang.org/grpc/resolver/dns"
+
 	"github.com/onlinebooks/bookstore/go/cli"
 	"github.com/onlinebooks/bookstore/go/marketplace"
 	"github.com/onlinebooks/bookstore/go/tlsconfig"
 )
 
 func main() {
+	// grpc-go resolves a name again at most every 30 s by default, however
+	// many connections end. During a rolling update behind a headless
+	// Service every pod it knew may be gone well before that; 1 s lets it
+	// follow the pods as they are replaced.
+	dns.SetMinResolutionInterval(time.Second)
+
 	fs := flag.NewFlagSet("marketplace", flag.ContinueOnError)
 	var cfg marketplace.Config
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", ":5000", "address of the web page")

@@ -24,6 +24,7 @@ func main() {
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", ":50052", "address of the admin port: /metrics")
 	fs.StringVar(&cfg.CatalogPath, "catalog", "", "catalogue JSON file to serve (default: the embedded catalogue)")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight calls may finish after SIGTERM")
+	fs.DurationVar(&cfg.MaxConnectionAge, "max-connection-age", 5*time.Minute, "close each client connection after this long, so clients rebalance over replicas (0: never)")
 	fs.DurationVar(&cfg.ExtraLatency, "extra-latency", 0, "delay every Recommend call by this much (fault drills)")
 	fs.StringVar(&cfg.OTLPEndpoint, "otel-exporter-otlp-endpoint", "", "OTLP/HTTP endpoint to export traces to, e.g. http://collector:4318 (default: tracing off)")
 	cfg.TLSMode = tlsconfig.Plaintext

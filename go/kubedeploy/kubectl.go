@@ -1,0 +1,32 @@
+package kubedeploy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+)
+
+// Kubectl runs a kubectl binary with Flags (--kubeconfig, --context) before
+// every command's own arguments.
+type Kubectl struct {
+	Path   string
+	Flags  []string
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Run runs kubectl with args, stdin as its standard input when not nil.
+func (k Kubectl) Run(ctx context.Context, stdin []byte, args ...string) error {
+	cmd := exec.CommandContext(ctx, k.Path, append(append([]string{}, k.Flags...), args...)...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	cmd.Stdout, cmd.Stderr = k.Stdout, k.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("kubectl %s: %w", strings.Join(args, " "), err)
+	}
+	return nil
+}
