@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/onlinebooks/bookstore/go/e2etest"
 	"github.com/onlinebooks/bookstore/go/kubedeploy"
@@ -40,13 +40,11 @@ func TestCluster(t *testing.T) {
 	d.Kubectl.Stdout, d.Kubectl.Stderr = &log, &log
 	kubectl := func(args ...string) string {
 		t.Helper()
-		var out, errOut bytes.Buffer
-		cmd := exec.CommandContext(ctx, d.Kubectl.Path, args...)
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+		out, err := d.Kubectl.Output(ctx, args...)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return strings.TrimSpace(out.String())
+		return out
 	}
 	if err := d.Kubectl.Run(ctx, nil, "get", "--raw", "/readyz"); err != nil {
 		t.Fatalf("no cluster answers (KUBECONFIG=%q; tools/cluster start makes one): %v\n%s", os.Getenv("KUBECONFIG"), err, log.String())
@@ -99,16 +97,21 @@ func TestCluster(t *testing.T) {
 		}
 		return names
 	}
-	metric := func(pod, adminPort, name string, keep func(labels string) bool) float64 {
+	metric := func(pod, adminPort, name string, keep func(labels map[string]string) bool) float64 {
+		t.Helper()
 		text := kubectl("get", "--raw", fmt.Sprintf("/api/v1/namespaces/%s/pods/%s:%s/proxy/metrics", ns, pod, adminPort))
-		return sum(text, name, keep)
+		n, err := sum(text, name, keep)
+		if err != nil {
+			t.Fatalf("metrics of %s: %v", pod, err)
+		}
+		return n
 	}
 	recommendCalls := func(pod string) float64 {
-		return metric(pod, "50052", "grpc_server_handled_total", func(l string) bool { return strings.Contains(l, `grpc_method="Recommend"`) })
+		return metric(pod, "50052", "grpc_server_handled_total", func(l map[string]string) bool { return l["grpc_method"] == "Recommend" })
 	}
 	failedRPCs := func() (n float64) {
 		for _, pod := range pods("marketplace") {
-			n += metric(pod, "5001", "grpc_client_handled_total", func(l string) bool { return !strings.Contains(l, `grpc_code="OK"`) })
+			n += metric(pod, "5001", "grpc_client_handled_total", func(l map[string]string) bool { return l["grpc_code"] != "OK" })
 		}
 		return n
 	}
@@ -184,28 +187,27 @@ func TestCluster(t *testing.T) {
 	}
 }
 
-// sum adds up the samples of metric name in a Prometheus text exposition
-// whose labels keep accepts (all when keep is nil).
-func sum(text, name string, keep func(labels string) bool) float64 {
+// sum adds up the samples of counter or gauge name in a Prometheus text
+// exposition whose labels keep accepts (all when keep is nil).
+func sum(text, name string, keep func(labels map[string]string) bool) (float64, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	// The format ends every line with a newline, which kubectl's trimmed
+	// output has lost on the last.
+	families, err := parser.TextToMetricFamilies(strings.NewReader(text + "\n"))
+	if err != nil {
+		return 0, err
+	}
 	var total float64
-	for _, line := range strings.Split(text, "\n") {
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
-			continue
+	for _, m := range families[name].GetMetric() {
+		labels := make(map[string]string)
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
 		}
-		labels, value := "", rest
-		if strings.HasPrefix(rest, "{") {
-			end := strings.LastIndex(rest, "}")
-			labels, value = rest[:end+1], rest[end+1:]
-		}
-		if keep != nil && !keep(labels) {
-			continue
-		}
-		if v, err := strconv.ParseFloat(strings.Fields(value)[0], 64); err == nil {
-			total += v
+		if keep == nil || keep(labels) {
+			total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
 		}
 	}
-	return total
+	return total, nil
 }
 
 // relabel pushes the image at ref again with one more label, which makes a

@@ -41,8 +41,29 @@ type Deployment struct {
 	RolloutTimeout string
 }
 
+// Pinned reads the digest of every image from its image target.
+func (d Deployment) Pinned() ([]Image, error) {
+	var images []Image
+	for _, img := range d.Images {
+		b, err := os.ReadFile(img.DigestFile)
+		if err != nil {
+			return nil, err
+		}
+		images = append(images, Image{Name: img.Name, Digest: string(bytes.TrimSpace(b))})
+	}
+	return images, nil
+}
+
 // Render returns the manifests with every image pinned by digest.
 func (d Deployment) Render() ([]*unstructured.Unstructured, error) {
+	images, err := d.Pinned()
+	if err != nil {
+		return nil, err
+	}
+	return d.render(images)
+}
+
+func (d Deployment) render(images []Image) ([]*unstructured.Unstructured, error) {
 	var objs []*unstructured.Unstructured
 	for _, path := range d.Manifests {
 		f, err := os.Open(path)
@@ -55,14 +76,6 @@ func (d Deployment) Render() ([]*unstructured.Unstructured, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		objs = append(objs, o...)
-	}
-	var images []Image
-	for _, img := range d.Images {
-		b, err := os.ReadFile(img.DigestFile)
-		if err != nil {
-			return nil, err
-		}
-		images = append(images, Image{Name: img.Name, Digest: string(bytes.TrimSpace(b))})
 	}
 	if err := PinImages(objs, d.Registry, images); err != nil {
 		return nil, err
@@ -87,10 +100,15 @@ func (d Deployment) Show(w io.Writer) error {
 	return nil
 }
 
-// Apply checks the manifests (Check), pushes the images, applies the manifests and the TLS Secrets, and
-// waits until every Deployment has rolled out.
+// Apply checks the manifests (Check), pushes the images, applies the
+// manifests and the TLS Secrets, and waits until every Deployment has
+// rolled out.
 func (d Deployment) Apply(ctx context.Context, log io.Writer) error {
-	objs, err := d.Render()
+	images, err := d.Pinned()
+	if err != nil {
+		return err
+	}
+	objs, err := d.render(images)
 	if err != nil {
 		return err
 	}
@@ -99,22 +117,16 @@ func (d Deployment) Apply(ctx context.Context, log io.Writer) error {
 	}
 	// A cluster that does not answer (a wrong context, say) is found before
 	// anything is pushed.
-	quiet := d.Kubectl
-	quiet.Stdout = io.Discard
-	if err := quiet.Run(ctx, nil, "get", "--raw", "/readyz"); err != nil {
+	if _, err := d.Kubectl.Output(ctx, "get", "--raw", "/readyz"); err != nil {
 		return err
 	}
-	for _, img := range d.Images {
-		want, err := os.ReadFile(img.DigestFile)
-		if err != nil {
-			return err
-		}
+	for i, img := range d.Images {
 		repo := d.Registry + "/" + img.Name
 		got, err := Push(ctx, img.Layout, repo)
 		if err != nil {
 			return err
 		}
-		if got != string(bytes.TrimSpace(want)) {
+		if want := images[i].Digest; got != want {
 			return fmt.Errorf("%s: pushed %s but the image target's digest is %s", img.Name, got, want)
 		}
 		fmt.Fprintf(log, "pushed %s@%s\n", repo, got)

@@ -30,3 +30,14 @@ func (k Kubectl) Run(ctx context.Context, stdin []byte, args ...string) error {
 	}
 	return nil
 }
+
+// Output runs kubectl with args and returns its standard output, trimmed;
+// what kubectl said on standard error comes with the error.
+func (k Kubectl) Output(ctx context.Context, args ...string) (string, error) {
+	var out, errOut bytes.Buffer
+	k.Stdout, k.Stderr = &out, &errOut
+	if err := k.Run(ctx, nil, args...); err != nil {
+		return "", fmt.Errorf("%w\n%s", err, errOut.String())
+	}
+	return strings.TrimSpace(out.String()), nil
+}

@@ -65,7 +65,7 @@ func Check(objs []*unstructured.Unstructured) []error {
 			fail("%s: no PodDisruptionBudget selects its pods", where)
 		}
 		if !slices.ContainsFunc(set.policies, func(p *networkingv1.NetworkPolicy) bool {
-			return p.Namespace == d.Namespace && len(p.Spec.PodSelector.MatchLabels)+len(p.Spec.PodSelector.MatchExpressions) > 0 && selects(&p.Spec.PodSelector, podLabels)
+			return p.Namespace == d.Namespace && selects(&p.Spec.PodSelector, podLabels)
 		}) {
 			fail("%s: no NetworkPolicy of its own selects its pods", where)
 		}
