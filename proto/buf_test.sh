@@ -6,6 +6,8 @@
 #   buf_test.sh BUF lint|breaking BASELINE SED WANT
 #       the proto edited by the sed expression SED (a fixture: a change that
 #       is wrong on purpose) fails the check, and buf's report contains WANT
+#   buf_test.sh BUF compatible BASELINE SED
+#       the proto edited by SED (a change v1 allows) passes buf breaking
 #   buf_test.sh BUF refresh UPDATE BASELINE SED WANT
 #       UPDATE (//proto:update_baseline) writes a baseline that the tree
 #       passes against and that the breaking fixture SED fails against
@@ -66,6 +68,11 @@ case "$check" in
       must_fail "$3" breaking --against "$baseline"
     fi
     ;;
+  compatible)
+    baseline="$PWD/$1"
+    edit "$2"
+    (cd "$tree" && "$buf" breaking --against "$baseline")
+    ;;
   refresh)
     update="$PWD/$1"
     mkdir -p "$TEST_TMPDIR/workspace"
@@ -77,7 +84,7 @@ case "$check" in
     must_fail "$4" breaking --against "$baseline"
     ;;
   *)
-    echo "usage: buf_test.sh BUF lint|breaking|refresh ..." >&2
+    echo "usage: buf_test.sh BUF lint|breaking|compatible|refresh ..." >&2
     exit 2
     ;;
 esac
