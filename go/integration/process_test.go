@@ -115,3 +115,14 @@ func (p *process) terminate(limit time.Duration) int {
 	}
 	return -1
 }
+
+// kill ends the process with SIGKILL, as a crash or the OOM killer would,
+// and waits for it.
+func (p *process) kill() {
+	p.t.Helper()
+	if err := p.cmd.Process.Kill(); err != nil {
+		p.t.Fatal(err)
+	}
+	<-p.done
+	p.cmd.Wait()
+}

@@ -107,3 +107,15 @@ func TestDialRecommendations_RetriesUnavailable(t *testing.T) {
 		t.Errorf("attempts: got %d, want %d (each call retried once)", got, want)
 	}
 }
+
+// A server closes the connection of a client that pings more often than it
+// allows (GOAWAY too_many_pings), which would turn keepalive into churn.
+func TestClientKeepalive_PingsNoMoreOftenThanRecommendationsAllows(t *testing.T) {
+	policy := recommendations.KeepaliveEnforcement
+	if got, limit := ClientKeepalive.Time, policy.MinTime; got < limit {
+		t.Errorf("client pings every %s; Recommendations allows every %s at most", got, limit)
+	}
+	if ClientKeepalive.PermitWithoutStream && !policy.PermitWithoutStream {
+		t.Errorf("client pings idle connections; Recommendations does not allow it")
+	}
+}

@@ -42,6 +42,9 @@ type Config struct {
 	MaxConnectionAge time.Duration
 	// ExtraLatency delays every Recommend call (fault drills only).
 	ExtraLatency time.Duration
+	// WithoutInterceptors serves without the interceptor chain (benchmarks
+	// only: tools/bench compares the two).
+	WithoutInterceptors bool
 	// OTLPEndpoint is where traces are exported; see telemetry.TracerProvider.
 	OTLPEndpoint string
 	// TLSMode secures the API port: plaintext, tls or mtls.
@@ -57,13 +60,32 @@ type Config struct {
 // health service (hs, reporting svc as SERVING) and server reflection,
 // behind grpcserver's interceptor chain.
 func NewGRPCServer(o telemetry.Observability, svc pb.RecommendationsServiceServer, hs *health.Server, extra ...grpc.ServerOption) *grpc.Server {
-	return grpcserver.New(o, func(srv *grpc.Server) {
+	return grpcserver.New(o, register(svc, hs), extra...)
+}
+
+// newBareServer is NewGRPCServer without the interceptor chain: no metrics,
+// logs, recovery or error mapping. Only benchmarks use it, to measure what
+// the chain costs (Config.WithoutInterceptors).
+func newBareServer(svc pb.RecommendationsServiceServer, hs *health.Server, extra ...grpc.ServerOption) *grpc.Server {
+	srv := grpc.NewServer(extra...)
+	register(svc, hs)(srv)
+	return srv
+}
+
+func register(svc pb.RecommendationsServiceServer, hs *health.Server) func(*grpc.Server) {
+	return func(srv *grpc.Server) {
 		pb.RegisterRecommendationsServiceServer(srv, svc)
 		healthpb.RegisterHealthServer(srv, hs)
 		hs.SetServingStatus(pb.RecommendationsService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 		reflection.Register(srv)
-	}, extra...)
+	}
 }
+
+// KeepaliveEnforcement lets clients ping as often as every 20 s, even
+// between calls. grpc-go's default (5 min) answers the pings of a client
+// that watches its connections (Marketplace pings every 30 s) by closing the
+// connection with GOAWAY "too_many_pings".
+var KeepaliveEnforcement = keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}
 
 // MaxConnectionAge makes the server end every connection after age with a
 // GOAWAY, giving its calls grace to finish. A long-lived HTTP/2 connection
@@ -90,7 +112,11 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("TLS: %w", err)
 	}
-	extra := []grpc.ServerOption{grpc.Creds(creds), MaxConnectionAge(cfg.MaxConnectionAge, cfg.ShutdownGrace)}
+	extra := []grpc.ServerOption{
+		grpc.Creds(creds),
+		MaxConnectionAge(cfg.MaxConnectionAge, cfg.ShutdownGrace),
+		grpc.KeepaliveEnforcementPolicy(KeepaliveEnforcement),
+	}
 	if cfg.TLSMode == tlsconfig.MutualTLS {
 		extra = append(extra, tlsconfig.Allow(cfg.AllowedClients).ServerOptions()...)
 	}
@@ -112,8 +138,13 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 
 	reg := telemetry.NewRegistry()
 	hs := health.NewServer()
-	api := NewGRPCServer(telemetry.Observability{Log: log, Metrics: reg, TracerProvider: tp},
-		NewService(catalog, WithExtraLatency(cfg.ExtraLatency)), hs, extra...)
+	svc := NewService(catalog, WithExtraLatency(cfg.ExtraLatency))
+	var api *grpc.Server
+	if cfg.WithoutInterceptors {
+		api = newBareServer(svc, hs, extra...)
+	} else {
+		api = NewGRPCServer(telemetry.Observability{Log: log, Metrics: reg, TracerProvider: tp}, svc, hs, extra...)
+	}
 	// Probes reach the same health service on the admin port, in plaintext
 	// (with reflection, so grpcurl can call it too).
 	probes := grpc.NewServer()

@@ -26,6 +26,7 @@ func main() {
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight calls may finish after SIGTERM")
 	fs.DurationVar(&cfg.MaxConnectionAge, "max-connection-age", 5*time.Minute, "close each client connection after this long, so clients rebalance over replicas (0: never)")
 	fs.DurationVar(&cfg.ExtraLatency, "extra-latency", 0, "delay every Recommend call by this much (fault drills)")
+	fs.BoolVar(&cfg.WithoutInterceptors, "without-interceptors", false, "serve without metrics, logs, recovery and error mapping (benchmarks of their cost only)")
 	fs.StringVar(&cfg.OTLPEndpoint, "otel-exporter-otlp-endpoint", "", "OTLP/HTTP endpoint to export traces to, e.g. http://collector:4318 (default: tracing off)")
 	cfg.TLSMode = tlsconfig.Plaintext
 	fs.TextVar(&cfg.TLSMode, "tls-mode", cfg.TLSMode, "security of the gRPC API: plaintext, tls or mtls (client certificates required)")

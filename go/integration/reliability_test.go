@@ -1,0 +1,166 @@
+package integration
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/onlinebooks/bookstore/go/loadgen"
+)
+
+// callsByCode scrapes the /metrics of an admin port and returns the counter
+// metric's values summed by their grpc_code label.
+func callsByCode(t *testing.T, adminAddr, metric string) map[string]float64 {
+	t.Helper()
+	_, text := getPage(t, "http://"+adminAddr+"/metrics")
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("%s/metrics: %v", adminAddr, err)
+	}
+	byCode := map[string]float64{}
+	for _, m := range families[metric].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "grpc_code" {
+				byCode[l.GetValue()] += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return byCode
+}
+
+func failedCalls(byCode map[string]float64) (n float64) {
+	for code, v := range byCode {
+		if code != "OK" {
+			n += v
+		}
+	}
+	return n
+}
+
+// pageLoad runs loadgen's page load in the background; wait returns its result.
+func pageLoad(t *testing.T, url string, cfg loadgen.Config) (wait func() loadgen.Result) {
+	done := make(chan loadgen.Result, 1)
+	go func() {
+		op := loadgen.PageOp(loadgen.HTTPClient(cfg.Concurrency), url, []byte(unavailableNotice), 5*time.Second)
+		r, err := loadgen.Run(context.Background(), cfg, op)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- r
+	}()
+	return func() loadgen.Result { return <-done }
+}
+
+// Two Recommendations replicas behind Marketplace's round robin, steady page
+// load, and SIGTERM to one of them mid-run (a rolling update, a node
+// drain): no page degrades, no call fails, and the replica drains and exits
+// 0 within its grace period.
+func TestSIGTERM_UnderLoad_NothingFails(t *testing.T) {
+	const grace = 5 * time.Second
+	recsFlags := []string{"-admin-addr=127.0.0.1:0", "-shutdown-grace=" + grace.String()}
+	// The replicas share a port on the two loopback addresses that
+	// "localhost" resolves to, as pods share a port behind one DNS name.
+	a := start(t, "RECOMMENDATIONS_BIN", append(recsFlags, "-grpc-addr=127.0.0.1:0")...)
+	aAddrs := a.listenAddrs("api", "admin")
+	_, port, _ := net.SplitHostPort(aAddrs["api"])
+	b := start(t, "RECOMMENDATIONS_BIN", append(recsFlags, "-grpc-addr=[::1]:"+port)...)
+	bAddrs := b.listenAddrs("api", "admin")
+	market := start(t, "MARKETPLACE_BIN", "-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0",
+		"-recommendations-host=dns:///localhost:"+port, "-recommendations-timeout=2s")
+	marketAddrs := market.listenAddrs("page", "admin")
+	page := "http://" + marketAddrs["page"] + "/?category=mystery"
+
+	eventually(t, 10*time.Second, "both replicas serve the page", func() bool {
+		getPage(t, page)
+		return callsByCode(t, aAddrs["admin"], "grpc_server_handled_total")["OK"] > 0 &&
+			callsByCode(t, bAddrs["admin"], "grpc_server_handled_total")["OK"] > 0
+	})
+	before := callsByCode(t, marketAddrs["admin"], "grpc_client_handled_total")
+
+	wait := pageLoad(t, page, loadgen.Config{Concurrency: 8, Rate: 200, Duration: 4 * time.Second})
+	time.Sleep(1500 * time.Millisecond)
+	servedByA := callsByCode(t, aAddrs["admin"], "grpc_server_handled_total")["OK"]
+	sent := time.Now()
+	if got := a.terminate(grace); got != 0 {
+		t.Errorf("replica's exit code after SIGTERM: got %d, want 0", got)
+	}
+	exitedAfter := time.Since(sent)
+	r := wait()
+
+	after := callsByCode(t, marketAddrs["admin"], "grpc_client_handled_total")
+	failed := failedCalls(after) - failedCalls(before)
+	calls := after["OK"] - before["OK"] + failed
+	servedByB := callsByCode(t, bAddrs["admin"], "grpc_server_handled_total")["OK"]
+	t.Logf("pages: %d (%.0f/s, p50 %s, p99 %s), outcomes %v; RPCs: %.0f, %.0f failed; stopped replica served %.0f and exited %s after SIGTERM, the other served %.0f",
+		r.Requests(), r.Throughput(), r.Percentile(50), r.Percentile(99), r.Outcomes, calls, failed, servedByA, exitedAfter.Round(time.Millisecond), servedByB)
+	if r.Requests() == 0 || r.Failed() != 0 {
+		t.Errorf("page load: %d requests, %d failed (%v); want some, none failed", r.Requests(), r.Failed(), r.Outcomes)
+	}
+	if failed != 0 {
+		t.Errorf("Marketplace saw %.0f failed RPCs (%v), want 0", failed, after)
+	}
+}
+
+// Recommendations slower than Marketplace's deadline: the page does not
+// wait for it, and answers with the degraded section soon after the deadline.
+func TestSlowRecommendations_PageAnswersAtTheDeadline(t *testing.T) {
+	const deadline = 300 * time.Millisecond
+	recs := start(t, "RECOMMENDATIONS_BIN", "-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0", "-extra-latency=5s")
+	market := start(t, "MARKETPLACE_BIN", "-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0",
+		"-recommendations-host="+recs.listenAddrs("api", "admin")["api"], "-recommendations-timeout="+deadline.String())
+	page := "http://" + market.listenAddrs("page", "admin")["page"] + "/"
+
+	began := time.Now()
+	code, body := getPage(t, page)
+	took := time.Since(began)
+	t.Logf("degraded page in %s with a %s deadline", took.Round(time.Millisecond), deadline)
+	if code != 200 || !strings.Contains(body, unavailableNotice) {
+		t.Errorf("got %d, want 200 with the degraded section:\n%s", code, body)
+	}
+	// A deadline the page ignored would show as the server's 5 s; the
+	// margin is wide so that a slow machine does not fail the test.
+	if limit := deadline + 2*time.Second; took > limit {
+		t.Errorf("page took %s, want at most the deadline %s plus a margin (%s)", took, deadline, limit)
+	}
+}
+
+// Recommendations killed (no drain: a crash, an OOM kill) under page load:
+// pages degrade, never fail. Restarted at the same address: pages recover
+// without restarting Marketplace, and the time that takes is reported.
+func TestKilledRecommendations_PagesDegradeThenRecover(t *testing.T) {
+	recs := start(t, "RECOMMENDATIONS_BIN", "-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0")
+	addr := recs.listenAddrs("api", "admin")["api"]
+	market := start(t, "MARKETPLACE_BIN", "-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0",
+		"-recommendations-host="+addr, "-recommendations-timeout=1s")
+	page := "http://" + market.listenAddrs("page", "admin")["page"] + "/"
+	eventually(t, 10*time.Second, "a full page", func() bool {
+		_, body := getPage(t, page)
+		return strings.Count(body, "<li>") == 3
+	})
+
+	wait := pageLoad(t, page, loadgen.Config{Concurrency: 4, Rate: 100, Duration: 3 * time.Second})
+	time.Sleep(500 * time.Millisecond)
+	recs.kill()
+	time.Sleep(time.Second)
+	restarted := time.Now()
+	start(t, "RECOMMENDATIONS_BIN", "-grpc-addr="+addr, "-admin-addr=127.0.0.1:0").listenAddrs("api", "admin")
+	eventually(t, 15*time.Second, "the page recovers without restarting Marketplace", func() bool {
+		_, body := getPage(t, page)
+		return strings.Count(body, "<li>") == 3
+	})
+	recovered := time.Since(restarted)
+	r := wait()
+	t.Logf("pages: %d, outcomes %v; full pages again %s after the restart", r.Requests(), r.Outcomes, recovered.Round(time.Millisecond))
+	if got := r.Outcomes[loadgen.DegradedPage]; got == 0 {
+		t.Errorf("no degraded page while Recommendations was down: %v", r.Outcomes)
+	}
+	if got := r.Requests() - r.Outcomes[loadgen.OK] - r.Outcomes[loadgen.DegradedPage]; got != 0 {
+		t.Errorf("%d pages failed outright (%v), want each full or degraded", got, r.Outcomes)
+	}
+}
