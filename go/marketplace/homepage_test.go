@@ -73,7 +73,7 @@ func TestHomepage(t *testing.T) {
 	}{
 		{"default category is mystery", "/", http.StatusOK, []string{"<title>Online Books For You</title>", "<h1>Mystery books you may like</h1>"}, BooksPerPage},
 		{"science fiction", "/?category=science-fiction", http.StatusOK, []string{"<h1>Science fiction books you may like</h1>"}, BooksPerPage},
-		{"self-help", "/?category=self-help", http.StatusOK, []string{"<h1>Self-help books you may like</h1>"}, BooksPerPage},
+		{"self-help", "/?category=self-help", http.StatusOK, []string{"<h1>Self-help books you may like</h1>", `href="/?category=self-help" aria-current="page"`}, BooksPerPage},
 		{"links to every category", "/", http.StatusOK, []string{`href="/?category=mystery" aria-current="page"`, `href="/?category=science-fiction"`, `href="/?category=self-help"`}, BooksPerPage},
 		{"unknown category is a 400 page", "/?category=poetry", http.StatusBadRequest, []string{"There is no category &#34;poetry&#34;", "mystery, science-fiction, self-help"}, 0},
 		{"repeated category is a 400 page", "/?category=mystery&category=self-help", http.StatusBadRequest, []string{"Give one category only."}, 0},

@@ -115,3 +115,29 @@ func recommendInParallel(b *testing.B, client pb.RecommendationsServiceClient) {
 		}
 	})
 }
+
+// BenchmarkSample measures drawing the default 3 books from a category of 8,
+// with the production source of randomness.
+func BenchmarkSample(b *testing.B) {
+	books, err := DefaultCatalog().Books(pb.BookCategory_BOOK_CATEGORY_MYSTERY)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := NewService(DefaultCatalog()).rand
+	b.ReportAllocs()
+	for b.Loop() {
+		sample(books, DefaultMaxResults, r)
+	}
+}
+
+// BenchmarkRecommend measures the handler alone, called directly.
+func BenchmarkRecommend(b *testing.B) {
+	svc := NewService(DefaultCatalog())
+	req := &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY, MaxResults: 3}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := svc.Recommend(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,79 @@
+// Command bench measures both services side by side on this machine and
+// prints the Markdown tables of docs/performance.md:
+//
+//	tools/bazel run //go/cmd/bench
+//
+// Its flags name the binaries, certificates and images by runfiles path;
+// BUILD.bazel passes the built ones.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bazelbuild/rules_go/go/runfiles"
+
+	"github.com/onlinebooks/bookstore/go/bench"
+	"github.com/onlinebooks/bookstore/go/cli"
+)
+
+func main() {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var cfg bench.Config
+	files := map[string]*string{
+		"recommendations":       &cfg.Recommendations,
+		"marketplace":           &cfg.Marketplace,
+		"ca":                    &cfg.CA,
+		"server-cert":           &cfg.ServerCert,
+		"server-key":            &cfg.ServerKey,
+		"client-cert":           &cfg.ClientCert,
+		"client-key":            &cfg.ClientKey,
+		"recommendations-image": new(string),
+		"marketplace-image":     new(string),
+	}
+	for name, p := range files {
+		fs.StringVar(p, name, "", "runfiles path of the "+strings.ReplaceAll(name, "-", " "))
+	}
+	fs.Func("concurrency", "comma-separated concurrencies (default 1,16,64)", func(s string) error {
+		cfg.Concurrencies = nil
+		for _, f := range strings.Split(s, ",") {
+			c, err := strconv.Atoi(f)
+			if err != nil || c < 1 {
+				return fmt.Errorf("concurrency %q: want a positive number", f)
+			}
+			cfg.Concurrencies = append(cfg.Concurrencies, c)
+		}
+		return nil
+	})
+	cfg.Concurrencies = []int{1, 16, 64}
+	fs.IntVar(&cfg.Reps, "reps", 3, "repetitions of every cell; the table shows medians")
+	fs.DurationVar(&cfg.Duration, "duration", 3*time.Second, "length of each run")
+	os.Exit(cli.Main(fs, os.Args[1:], os.Stderr, func(ctx context.Context, _ *slog.Logger) error {
+		for name, p := range files {
+			path, err := runfiles.Rlocation(*p)
+			if err != nil || *p == "" {
+				return fmt.Errorf("-%s %q: %v", name, *p, err)
+			}
+			*p = path
+		}
+		cfg.Images = map[string]string{"recommendations": *files["recommendations-image"], "marketplace": *files["marketplace-image"]}
+		cfg.Progress = os.Stderr
+		report, err := bench.Run(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		report.Markdown(os.Stdout)
+		for _, c := range report.Cells {
+			if c.Failed > 0 {
+				return fmt.Errorf("%d requests failed (%s, c=%d): the figures are not comparable", c.Failed, c.Target, c.Concurrency)
+			}
+		}
+		return nil
+	}))
+}
