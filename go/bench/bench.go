@@ -52,6 +52,8 @@ const (
 
 var targets = []string{ChainPlaintext, BarePlaintext, ChainMTLS, Page}
 
+const maxReps, maxConcurrencies = 20, 8
+
 // Cell is the medians of one target at one concurrency.
 type Cell struct {
 	Target      string
@@ -80,8 +82,10 @@ type Report struct {
 
 // Run starts the services, measures, stops them and returns the report.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	if cfg.Reps < 1 || len(cfg.Concurrencies) == 0 {
-		return nil, fmt.Errorf("need at least one repetition and one concurrency")
+	// Bounded, like each run (loadgen.MaxDuration): the whole benchmark ends
+	// by itself.
+	if cfg.Reps < 1 || cfg.Reps > maxReps || len(cfg.Concurrencies) == 0 || len(cfg.Concurrencies) > maxConcurrencies {
+		return nil, fmt.Errorf("need 1 to %d repetitions and 1 to %d concurrencies", maxReps, maxConcurrencies)
 	}
 	report := &Report{Date: time.Now().UTC().Format("2006-01-02"), Machine: machine(), Reps: cfg.Reps, Duration: cfg.Duration}
 	recsFlags := []string{"-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0"}

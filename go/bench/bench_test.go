@@ -96,3 +96,16 @@ func TestRun_Short(t *testing.T) {
 		}
 	}
 }
+
+func TestRun_RefusesAnUnboundedMatrix(t *testing.T) {
+	for _, cfg := range []Config{
+		{Reps: 0, Concurrencies: []int{1}},
+		{Reps: 21, Concurrencies: []int{1}},
+		{Reps: 1},
+		{Reps: 1, Concurrencies: make([]int, 9)},
+	} {
+		if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "repetitions") {
+			t.Errorf("Run(%d reps, %d concurrencies): got %v, want a refusal", cfg.Reps, len(cfg.Concurrencies), err)
+		}
+	}
+}
