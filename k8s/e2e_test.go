@@ -16,11 +16,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/onlinebooks/bookstore/go/e2etest"
 	"github.com/onlinebooks/bookstore/go/kubedeploy"
+	"github.com/onlinebooks/bookstore/go/metricstest"
 )
 
 // TestCluster deploys the system to the cluster of KUBECONFIG as `bazel run
@@ -100,7 +99,7 @@ func TestCluster(t *testing.T) {
 	metric := func(pod, adminPort, name string, keep func(labels map[string]string) bool) float64 {
 		t.Helper()
 		text := kubectl("get", "--raw", fmt.Sprintf("/api/v1/namespaces/%s/pods/%s:%s/proxy/metrics", ns, pod, adminPort))
-		n, err := sum(text, name, keep)
+		n, err := metricstest.Sum(text, name, keep)
 		if err != nil {
 			t.Fatalf("metrics of %s: %v", pod, err)
 		}
@@ -185,29 +184,6 @@ func TestCluster(t *testing.T) {
 			t.Logf("%s: %.1f MiB resident, %.2f s CPU so far", pod, rss/(1<<20), cpu)
 		}
 	}
-}
-
-// sum adds up the samples of counter or gauge name in a Prometheus text
-// exposition whose labels keep accepts (all when keep is nil).
-func sum(text, name string, keep func(labels map[string]string) bool) (float64, error) {
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	// The format ends every line with a newline, which kubectl's trimmed
-	// output has lost on the last.
-	families, err := parser.TextToMetricFamilies(strings.NewReader(text + "\n"))
-	if err != nil {
-		return 0, err
-	}
-	var total float64
-	for _, m := range families[name].GetMetric() {
-		labels := make(map[string]string)
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		if keep == nil || keep(labels) {
-			total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return total, nil
 }
 
 // relabel pushes the image at ref again with one more label, which makes a

@@ -14,7 +14,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -149,7 +148,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	marketFlags := []string{"-admin-addr=127.0.0.1:0", "-recommendations-host=" + procs[ChainPlaintext].addrs["api"], "-recommendations-timeout=5s"}
 	pageOp := func(url string, concurrency int) loadgen.Op {
-		return loadgen.PageOp(loadgen.HTTPClient(concurrency), url, []byte("Recommendations are unavailable right now"), 5*time.Second)
+		return loadgen.PageOp(loadgen.HTTPClient(concurrency), url, []byte(loadgen.UnavailableNotice), 5*time.Second)
 	}
 	marketStartUp, err := startUpTime(cfg.Marketplace, marketFlags, "-http-addr=", func(addr string) loadgen.Op {
 		return pageOp("http://"+addr+"/", 1)
@@ -236,13 +235,11 @@ func startUpTime(bin string, args []string, addrFlag string, probe func(addr str
 	}
 	addr := lis.Addr().String()
 	lis.Close()
-	cmd := exec.Command(bin, append(slices.Clone(args), addrFlag+addr)...)
-	cmd.Env = []string{}
+	p := newProcess(bin, bin, append(slices.Clone(args), addrFlag+addr)...)
 	started := time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := p.cmd.Start(); err != nil {
 		return 0, err
 	}
-	p := &process{name: bin, cmd: cmd}
 	defer p.stop()
 	op := probe(addr)
 	for time.Since(started) < 30*time.Second {

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/onlinebooks/bookstore/go/lifecycle"
 )
 
 // process is one service binary the benchmark started.
@@ -20,11 +21,18 @@ type process struct {
 	addrs map[string]string // listener name -> address, from its "serving" logs
 }
 
-// startProcess runs bin with args (and an empty environment: only flags
-// configure it) and waits until it says where each of listeners listens.
+// newProcess prepares bin with args and an empty environment: only flags
+// configure it.
+func newProcess(name, bin string, args ...string) *process {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = []string{}
+	return &process{name: name, cmd: cmd, addrs: map[string]string{}}
+}
+
+// startProcess runs bin with args and waits until it says where each of
+// listeners listens.
 func startProcess(name, bin string, listeners []string, args ...string) (*process, error) {
-	p := &process{name: name, cmd: exec.Command(bin, args...), addrs: map[string]string{}}
-	p.cmd.Env = []string{}
+	p := newProcess(name, bin, args...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -37,9 +45,8 @@ func startProcess(name, bin string, listeners []string, args ...string) (*proces
 		defer close(found)
 		s := bufio.NewScanner(stderr)
 		for n := 0; n < len(listeners) && s.Scan(); {
-			var rec struct{ Msg, Addr, Listener string }
-			if json.Unmarshal(s.Bytes(), &rec) == nil && strings.HasPrefix(rec.Msg, "serving ") && rec.Addr != "" {
-				found <- [2]string{rec.Listener, rec.Addr}
+			if name, addr, ok := lifecycle.ServingAddr(s.Bytes()); ok {
+				found <- [2]string{name, addr}
 				n++
 			}
 		}

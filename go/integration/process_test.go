@@ -3,7 +3,6 @@ package integration
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/bazelbuild/rules_go/go/runfiles"
+
+	"github.com/onlinebooks/bookstore/go/lifecycle"
 )
 
 // process is one of the real binaries, started for a test.
@@ -64,9 +65,8 @@ func (p *process) readLogs(r io.Reader) {
 		p.logs.Write(s.Bytes())
 		p.logs.WriteByte('\n')
 		p.mu.Unlock()
-		var rec struct{ Msg, Addr, Listener string }
-		if json.Unmarshal(s.Bytes(), &rec) == nil && rec.Addr != "" && (rec.Msg == "serving gRPC" || rec.Msg == "serving HTTP") {
-			p.addrs <- listener{rec.Listener, rec.Addr}
+		if name, addr, ok := lifecycle.ServingAddr(s.Bytes()); ok {
+			p.addrs <- listener{name, addr}
 		}
 	}
 }

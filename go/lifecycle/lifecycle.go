@@ -5,6 +5,7 @@ package lifecycle
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -15,6 +16,25 @@ import (
 	"google.golang.org/grpc/health"
 )
 
+// The records ServeGRPC and ServeHTTP log once their listener serves.
+// Whatever starts a service on port 0 learns its address from them
+// (ServingAddr).
+const (
+	servingGRPC = "serving gRPC"
+	servingHTTP = "serving HTTP"
+)
+
+// ServingAddr reads one line of a service's JSON log. When it is the record
+// of a listener that started serving, it returns the listener's name (the
+// logger's "listener" attribute, such as "api" or "admin") and address.
+func ServingAddr(line []byte) (listener, addr string, ok bool) {
+	var rec struct{ Msg, Addr, Listener string }
+	if json.Unmarshal(line, &rec) != nil || rec.Addr == "" || (rec.Msg != servingGRPC && rec.Msg != servingHTTP) {
+		return "", "", false
+	}
+	return rec.Listener, rec.Addr, true
+}
+
 // ServeGRPC serves srv on lis until ctx is done or serving fails. On ctx's
 // end it reports NOT_SERVING through hs (when not nil), lets in-flight calls
 // finish with GracefulStop, and cuts them off with Stop once grace has
@@ -22,7 +42,7 @@ import (
 func ServeGRPC(ctx context.Context, log *slog.Logger, srv *grpc.Server, lis net.Listener, hs *health.Server, grace time.Duration) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
-	log.Info("serving gRPC", "addr", lis.Addr().String())
+	log.Info(servingGRPC, "addr", lis.Addr().String())
 
 	select {
 	case err := <-served:
@@ -58,7 +78,7 @@ func ServeGRPC(ctx context.Context, log *slog.Logger, srv *grpc.Server, lis net.
 func ServeHTTP(ctx context.Context, log *slog.Logger, srv *http.Server, lis net.Listener, grace time.Duration) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
-	log.Info("serving HTTP", "addr", lis.Addr().String())
+	log.Info(servingHTTP, "addr", lis.Addr().String())
 
 	select {
 	case err := <-served:

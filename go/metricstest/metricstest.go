@@ -1,10 +1,14 @@
-// Package metricstest reads metric values from a Prometheus registry in tests.
+// Package metricstest reads metric values in tests: from a Prometheus
+// registry, or from a process's /metrics text.
 package metricstest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Value returns the value of the series of metric name whose labels include
@@ -43,4 +47,27 @@ func Value(t testing.TB, g prometheus.Gatherer, name string, labels map[string]s
 	}
 	t.Fatalf("no series %s with labels %v", name, labels)
 	return 0
+}
+
+// Sum adds up the samples of counter or gauge name in a Prometheus text
+// exposition whose labels keep accepts (all when keep is nil).
+func Sum(text, name string, keep func(labels map[string]string) bool) (float64, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	// The format ends every line with a newline, which trimmed output (as
+	// kubectl's) has lost on the last.
+	families, err := parser.TextToMetricFamilies(strings.NewReader(text + "\n"))
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	for _, m := range families[name].GetMetric() {
+		labels := make(map[string]string)
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if keep == nil || keep(labels) {
+			total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return total, nil
 }

@@ -32,7 +32,7 @@ func main() {
 	timeout := fs.Duration("timeout", 2*time.Second, "deadline of each request")
 	category := fs.Int("category", int(pb.BookCategory_BOOK_CATEGORY_MYSTERY), "rpc: the request's category number")
 	maxResults := fs.Int("max-results", 3, "rpc: the request's max_results")
-	marker := fs.String("degraded-marker", "Recommendations are unavailable right now", "page: text of a page served without recommendations")
+	marker := fs.String("degraded-marker", loadgen.UnavailableNotice, "page: text of a page served without recommendations")
 	tlsMode := tlsconfig.Plaintext
 	fs.TextVar(&tlsMode, "tls-mode", tlsMode, "rpc: plaintext, tls or mtls")
 	var files tlsconfig.Files
