@@ -37,7 +37,7 @@ func Main(fs *flag.FlagSet, args []string, stderr io.Writer, run func(context.Co
 	}
 	// Records leave in batches (at 256 KiB, or after 100 ms) rather than with
 	// a write(2) each: under load, one write per call and the lock around it
-	// cost Recommendations a fifth of its throughput (docs/performance.md).
+	// cost Recommendations up to 30 % of its throughput (docs/performance.md).
 	// Stop flushes the rest on the way out; a crash loses at most 100 ms of
 	// records, and the runtime writes a panic's trace unbuffered.
 	out := &zapcore.BufferedWriteSyncer{WS: zapcore.AddSync(stderr), Size: 256 << 10, FlushInterval: 100 * time.Millisecond}

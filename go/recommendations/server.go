@@ -43,7 +43,7 @@ type Config struct {
 	// ExtraLatency delays every Recommend call (fault drills only).
 	ExtraLatency time.Duration
 	// WithoutInterceptors serves without the interceptor chain (benchmarks
-	// only: tools/bench compares the two).
+	// only: //go/cmd/bench compares the two).
 	WithoutInterceptors bool
 	// OTLPEndpoint is where traces are exported; see telemetry.TracerProvider.
 	OTLPEndpoint string
