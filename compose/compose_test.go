@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +58,9 @@ func TestCompose(t *testing.T) {
 			// was there before belongs to whoever loaded it.
 			t.Cleanup(func() { removeImage(t, docker, tag) })
 		}
-		if out := run(t, nil, rlocation(t, svc.env+"_LOAD")); !strings.Contains(out, "Loaded image: "+tag) {
+		// As `bazel run` runs them: :load through the docker CLI, :push
+		// from the runfiles root, where it finds its files.
+		if out := run(t, nil, "", rlocation(t, svc.env+"_LOAD")); !strings.Contains(out, "Loaded image: "+tag) {
 			t.Errorf("load: want %q in:\n%s", "Loaded image: "+tag, out)
 		}
 		if !hasImage(t, docker, tag) {
@@ -65,7 +68,7 @@ func TestCompose(t *testing.T) {
 		}
 
 		repository := host + "/bookstore/" + svc.name
-		out := run(t, nil, rlocation(t, svc.env+"_PUSH"), "--repository", repository)
+		out := run(t, nil, runfilesRoot(), rlocation(t, svc.env+"_PUSH"), "--repository", repository)
 		want := repository + "@" + strings.TrimSpace(readRunfile(t, svc.env+"_DIGEST"))
 		if got := lastLine(out); got != want {
 			t.Fatalf("push: reported %q, want %q (image.digest)", got, want)
@@ -85,7 +88,7 @@ func TestCompose(t *testing.T) {
 	}
 	env = append(env, fmt.Sprintf("MARKETPLACE_PORT=%d", port), "BOOKSTORE_CERTS="+certs)
 	compose := func(args ...string) string {
-		return run(t, env, rlocation(t, "COMPOSE"), append([]string{"--project-name", project}, args...)...)
+		return run(t, env, "", rlocation(t, "COMPOSE"), append([]string{"--project-name", project}, args...)...)
 	}
 	defer func() {
 		compose("down", "--rmi", "all", "--volumes", "--remove-orphans", "--timeout", "20")
@@ -166,21 +169,27 @@ func removeImage(t *testing.T, docker *client.Client, ref string) {
 	}
 }
 
-// run runs a command with env (nil: the test's), and returns its standard
-// output; it fails the test, with everything the command said, if the
-// command fails.
-func run(t *testing.T, env []string, name string, args ...string) string {
+// run runs a command with env (nil: the test's) in dir ("": the test's),
+// and returns its standard output; it fails the test, with everything the
+// command said, if the command fails.
+func run(t *testing.T, env []string, dir, name string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = env
+	cmd.Env, cmd.Dir = env, dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.String()
+}
+
+// runfilesRoot is the main repository's folder of the runfiles tree: the
+// working directory `bazel run` gives a target.
+func runfilesRoot() string {
+	return filepath.Join(os.Getenv("TEST_SRCDIR"), os.Getenv("TEST_WORKSPACE"))
 }
 
 // freePort is a loopback port nothing listens on now, for Compose to publish.

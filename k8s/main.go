@@ -9,10 +9,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -62,7 +64,7 @@ func parse(args []string) (string, kubedeploy.Deployment, error) {
 	fs := flag.NewFlagSet("k8s "+command, flag.ContinueOnError)
 	var manifests, images, secrets list
 	fs.Var(&manifests, "manifest", "a manifest file (runfiles path; repeatable)")
-	fs.Var(&images, "image", "NAME=DIGEST_FILE,LAYOUT: an image target's outputs (runfiles paths; repeatable)")
+	fs.Var(&images, "image", "NAME=DIGEST_FILE,PUSH: an image's .digest and oci_push script (runfiles paths; repeatable)")
 	fs.Var(&secrets, "tls-secret", "SECRET=CERT,KEY,CA: a TLS Secret's files (runfiles paths; repeatable)")
 	kubectl := fs.String("kubectl", "", "kubectl binary (runfiles path)")
 	registry := fs.String("registry", "127.0.0.1:5000", "registry the images are pushed to and the cluster pulls from")
@@ -87,7 +89,7 @@ func parse(args []string) (string, kubedeploy.Deployment, error) {
 		if err != nil {
 			return "", d, fmt.Errorf("-image %s: %w", img, err)
 		}
-		d.Images = append(d.Images, kubedeploy.BuiltImage{Name: name, DigestFile: paths[0], Layout: paths[1]})
+		d.Images = append(d.Images, kubedeploy.BuiltImage{Name: name, DigestFile: paths[0], Push: paths[1]})
 	}
 	for _, s := range secrets {
 		name, files, _ := strings.Cut(s, "=")
@@ -98,6 +100,9 @@ func parse(args []string) (string, kubedeploy.Deployment, error) {
 		d.Secrets = append(d.Secrets, kubedeploy.TLSFiles{Secret: name, Cert: paths[0], Key: paths[1], CA: paths[2]})
 	}
 	var err error
+	if d.RunfilesRoot, err = runfilesRoot(); err != nil {
+		return "", d, err
+	}
 	if d.Kubectl.Path, err = runfiles.Rlocation(*kubectl); err != nil {
 		return "", d, fmt.Errorf("-kubectl: %w", err)
 	}
@@ -109,6 +114,23 @@ func parse(args []string) (string, kubedeploy.Deployment, error) {
 	}
 	d.Kubectl.Stdout, d.Kubectl.Stderr = os.Stdout, os.Stderr
 	return command, d, nil
+}
+
+// runfilesRoot is the main repository's folder of this binary's (or test's)
+// runfiles tree: where `bazel run` starts a target, and where the push
+// scripts find their files.
+func runfilesRoot() (string, error) {
+	r, err := runfiles.New()
+	if err != nil {
+		return "", err
+	}
+	for _, kv := range r.Env() {
+		if dir, ok := strings.CutPrefix(kv, "RUNFILES_DIR="); ok {
+			// Under Bzlmod the main repository's folder is always _main.
+			return filepath.Join(dir, "_main"), nil
+		}
+	}
+	return "", errors.New("no runfiles directory: run this through `bazel run //k8s:apply`")
 }
 
 // rlocations resolves n comma-separated runfiles paths.

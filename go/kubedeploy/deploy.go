@@ -16,12 +16,12 @@ import (
 // Namespace is where the manifests put everything.
 const Namespace = "bookstore"
 
-// BuiltImage is an image target's outputs: the name the manifests use, its
-// digest file (<image>.digest) and its OCI layout.
+// BuiltImage is an image's targets: the name the manifests use, its digest
+// file (<image>.digest) and its oci_push target's script.
 type BuiltImage struct {
 	Name       string
 	DigestFile string
-	Layout     string
+	Push       string
 }
 
 // TLSFiles are the certificate, key and peer CA files of one TLS Secret.
@@ -36,6 +36,8 @@ type Deployment struct {
 	Secrets   []TLSFiles
 	// Registry is where images are pushed and pulled from.
 	Registry string
+	// RunfilesRoot is where the push scripts run from, as under `bazel run`.
+	RunfilesRoot string
 	Kubectl  Kubectl
 	// RolloutTimeout bounds the wait for every Deployment to be available.
 	RolloutTimeout string
@@ -122,7 +124,7 @@ func (d Deployment) Apply(ctx context.Context, log io.Writer) error {
 	}
 	for i, img := range d.Images {
 		repo := d.Registry + "/" + img.Name
-		got, err := Push(ctx, img.Layout, repo)
+		got, err := Push(ctx, img.Push, d.RunfilesRoot, repo)
 		if err != nil {
 			return err
 		}

@@ -1,47 +1,36 @@
 package kubedeploy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"os/exec"
+	"strings"
 )
 
-// Push copies the one image of the OCI layout in dir (an oci_image output)
-// to repository (e.g. 127.0.0.1:5000/bookstore/recommendations), by digest,
-// and returns the digest.
-func Push(ctx context.Context, dir, repository string) (string, error) {
-	// A runfiles tree links each file of the layout; go-containerregistry
-	// reads blobs only as regular files, so read them where the links point.
-	index, err := filepath.EvalSymlinks(filepath.Join(dir, "index.json"))
-	if err != nil {
-		return "", err
+// Push runs an image's oci_push target, the one pusher of the repository,
+// as `bazel run` runs it: from the runfiles root (rules_oci's push script
+// finds its files by paths relative to it), with --repository. It returns
+// the digest the script reports pushing.
+func Push(ctx context.Context, script, runfilesRoot, repository string) (string, error) {
+	cmd := exec.CommandContext(ctx, script, "--repository", repository)
+	cmd.Dir = runfilesRoot
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("pushing to %s: %v\n%s", repository, err, stderr.String())
 	}
-	idx, err := layout.ImageIndexFromPath(filepath.Dir(index))
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", dir, err)
+	return pushedDigest(stdout.String(), repository)
+}
+
+// pushedDigest reads the digest from the push script's last line of output,
+// REPOSITORY@DIGEST.
+func pushedDigest(out, repository string) (string, error) {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := lines[len(lines)-1]
+	digest, ok := strings.CutPrefix(last, repository+"@")
+	if !ok || !strings.HasPrefix(digest, "sha256:") {
+		return "", fmt.Errorf("pushing to %s: the push target printed %q, want %s@sha256:...", repository, last, repository)
 	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", dir, err)
-	}
-	if len(m.Manifests) != 1 {
-		return "", fmt.Errorf("%s: %d images, want 1", dir, len(m.Manifests))
-	}
-	digest := m.Manifests[0].Digest
-	img, err := idx.Image(digest)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", dir, err)
-	}
-	ref, err := name.NewDigest(repository + "@" + digest.String())
-	if err != nil {
-		return "", err
-	}
-	if err := remote.Write(ref, img, remote.WithContext(ctx)); err != nil {
-		return "", fmt.Errorf("pushing to %s: %w", repository, err)
-	}
-	return digest.String(), nil
+	return digest, nil
 }

@@ -20,10 +20,7 @@ LABELS
 def service_image(name, service, binary, exposed_ports, visibility = None):
     """Defines <name>: binary at /usr/local/bin/<service>, run as its entrypoint.
 
-    Also defines <name>.digest (rules_oci), <name>_layer, <name>_labels, and
-    <name>_rebuild: the same image from a second, independent layer and image
-    action, which //go/images compares with <name> to show that the build is
-    reproducible.
+    Also defines <name>.digest (rules_oci), <name>_layer and <name>_labels.
 
     Args:
       name: the image target.
@@ -39,19 +36,22 @@ def service_image(name, service, binary, exposed_ports, visibility = None):
         cmd = _LABELS_CMD.format(service = service),
         stamp = 1,
     )
-    for suffix in ["", "_rebuild"]:
-        # Root-owned and read-only: the service cannot rewrite its own binary.
-        pkg_tar(
-            name = name + suffix + "_layer",
-            files = {binary: entrypoint},
-            mode = "0555",
-        )
-        oci_image(
-            name = name + suffix,
-            base = "//tools/oci:base",
-            entrypoint = [entrypoint],
-            exposed_ports = exposed_ports,
-            labels = ":" + name + "_labels",
-            tars = [":" + name + suffix + "_layer"],
-            visibility = visibility,
-        )
+
+    # Root-owned and read-only: the service cannot rewrite its own binary.
+    # Gzipped here, by choice: oci_image stores a layer as it is given, so
+    # what the BUILD file says is what a registry stores and a node pulls.
+    pkg_tar(
+        name = name + "_layer",
+        extension = "tar.gz",
+        files = {binary: entrypoint},
+        mode = "0555",
+    )
+    oci_image(
+        name = name,
+        base = "//tools/oci:base",
+        entrypoint = [entrypoint],
+        exposed_ports = exposed_ports,
+        labels = ":" + name + "_labels",
+        tars = [":" + name + "_layer"],
+        visibility = visibility,
+    )

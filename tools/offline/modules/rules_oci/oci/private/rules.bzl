@@ -1,4 +1,10 @@
-"""The stand-in's rules; oci/defs.bzl wraps them in rules_oci's macros."""
+"""The stand-in's rules; oci/defs.bzl wraps them in rules_oci's macros.
+
+Each rule has rules_oci 2.2.6's attributes and outputs, and its actions
+produce what upstream's scripts produce; //conformance tests that they do.
+"""
+
+load("@bazel_features//:features.bzl", "bazel_features")
 
 _TOOL_EXEC = attr.label(default = Label("//oci/private/ocitool"), cfg = "exec", executable = True)
 _TOOL_TARGET = attr.label(default = Label("//oci/private/ocitool"), cfg = "target", executable = True)
@@ -18,15 +24,32 @@ write_lines = rule(
 )
 
 def _image_impl(ctx):
+    if ctx.attr.base and (ctx.attr.os or ctx.attr.architecture):
+        fail("os and architecture come from the base image; set them only without a base")
     out = ctx.actions.declare_directory(ctx.label.name)
     args = ctx.actions.args()
     args.add("image")
     args.add("-out", out.path)
     inputs = list(ctx.files.tars)
-    if ctx.file.base:
+
+    # The files the layout's symlinked blobs point at: its tars and the
+    # base's, inputs of the action and runfiles of the image (image.bzl:
+    # 170-190, 270-272). Upstream's condition for symlinks (image.bzl:151).
+    use_symlinks = bazel_features.rules.permits_treeartifact_uplevel_symlinks
+    linked = []
+    if use_symlinks:
+        args.add("-symlinks")
+        linked.append(depset(ctx.files.tars))
+    if ctx.attr.base:
         args.add("-base", ctx.file.base.path)
         inputs.append(ctx.file.base)
-    args.add_all(ctx.files.tars, before_each = "-tar")
+        if use_symlinks:
+            linked.append(ctx.attr.base[DefaultInfo].default_runfiles.files)
+    for layer in ctx.files.tars:
+        # The history's created_by names the target that made the tar, as
+        # Args renders a Label (image.bzl:113, descriptor.sh:43-46).
+        args.add("-tar", layer)
+        args.add("-owner", layer.owner)
     for flag, f in [
         ("-entrypoint", ctx.file.entrypoint),
         ("-env", ctx.file.env),
@@ -44,15 +67,16 @@ def _image_impl(ctx):
     ]:
         if value:
             args.add(flag, value)
+    linked = depset(transitive = linked)
     ctx.actions.run(
         executable = ctx.executable._ocitool,
         arguments = [args],
-        inputs = inputs,
+        inputs = depset(inputs, transitive = [linked]),
         outputs = [out],
         mnemonic = "OCIImage",
-        progress_message = "Building OCI image %{label}",
+        progress_message = "OCI Image %{label}",
     )
-    return DefaultInfo(files = depset([out]))
+    return DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(transitive_files = linked))
 
 oci_image_rule = rule(
     doc = "An OCI image layout: base's layers plus tars, with the given config.",
@@ -65,6 +89,8 @@ oci_image_rule = rule(
         "exposed_ports": attr.label(allow_single_file = True),
         "labels": attr.label(allow_single_file = True),
         "os": attr.string(),
+        # zstd layers (.tar.zst, .tzst), which upstream also takes, are
+        # not provided.
         "tars": attr.label_list(allow_files = [".tar", ".tar.gz", ".tgz"]),
         "user": attr.string(),
         "workdir": attr.string(),
@@ -73,9 +99,10 @@ oci_image_rule = rule(
 )
 
 def _digest_impl(ctx):
-    ctx.actions.run(
-        executable = ctx.executable._ocitool,
-        arguments = ["digest", "-image", ctx.file.image.path, "-out", ctx.outputs.out.path],
+    ctx.actions.run_shell(
+        command = '"$1" index-digest "$2" >"$3"',
+        arguments = [ctx.executable._ocitool.path, ctx.file.image.path, ctx.outputs.out.path],
+        tools = [ctx.executable._ocitool],
         inputs = [ctx.file.image],
         outputs = [ctx.outputs.out],
         mnemonic = "OCIDigest",
@@ -83,7 +110,7 @@ def _digest_impl(ctx):
     return DefaultInfo(files = depset([ctx.outputs.out]))
 
 oci_digest = rule(
-    doc = "The image's manifest digest, sha256:<hex>, as rules_oci's <image>.digest.",
+    doc = "jq -r '.manifests[0].digest' of the image's index.json: rules_oci's <image>.digest.",
     implementation = _digest_impl,
     attrs = {
         "image": attr.label(allow_single_file = True, mandatory = True),
@@ -99,47 +126,37 @@ def _rlocation(ctx, f):
         return f.short_path[3:]
     return ctx.workspace_name + "/" + f.short_path
 
-# A bazel-run launcher that finds its files through the runfiles library, so
-# it also works as another target's data (the Compose test runs it).
-_LAUNCHER = """#!/usr/bin/env bash
-# --- begin runfiles.bash initialization v3 ---
-set -uo pipefail; set +e; f=bazel_tools/tools/bash/runfiles/runfiles.bash
-source "${RUNFILES_DIR:-/dev/null}/$f" 2>/dev/null || \\
-  source "$(grep -sm1 "^$f " "${RUNFILES_MANIFEST_FILE:-/dev/null}" | cut -f2- -d' ')" 2>/dev/null || \\
-  source "$0.runfiles/$f" 2>/dev/null || \\
-  source "$(grep -sm1 "^$f " "$0.runfiles_manifest" | cut -f2- -d' ')" 2>/dev/null || \\
-  { echo>&2 "ERROR: cannot find $f"; exit 1; }; f=; set -e
-# --- end runfiles.bash initialization v3 ---
-exec "$(rlocation %s)" %s "$@"
-"""
-
-def _launcher(ctx, command, files, fixed_args = []):
-    """Writes <name>.sh running `ocitool <command>` with files (flag, File) and fixed_args."""
-    args = [command]
-    for flag, f in files:
-        args.append('%s "$(rlocation %s)"' % (flag, _rlocation(ctx, f)))
-    args.extend(["'%s'" % a.replace("'", "'\\''") for a in fixed_args])
-    executable = ctx.actions.declare_file(ctx.label.name + ".sh")
-    ctx.actions.write(
-        executable,
-        _LAUNCHER % (_rlocation(ctx, ctx.executable._ocitool), " ".join(args)),
-        is_executable = True,
-    )
-    runfiles = ctx.runfiles(files = [f for _, f in files] + [ctx.executable._ocitool])
-    runfiles = runfiles.merge(ctx.attr._runfiles[DefaultInfo].default_runfiles)
-    return executable, runfiles
-
 def _load_impl(ctx):
-    files = [("-image", ctx.file.image), ("-repo-tags", ctx.file.repo_tags)]
-    executable, runfiles = _launcher(ctx, "load", files)
+    if ctx.attr.format != "docker":
+        fail("the offline stand-in writes format = \"docker\" tarballs only")
+    executable = ctx.actions.declare_file(ctx.label.name + ".sh")
+    ctx.actions.expand_template(
+        template = ctx.file._template,
+        output = executable,
+        is_executable = True,
+        substitutions = {
+            "{{image}}": _rlocation(ctx, ctx.file.image),
+            "{{loader}}": _rlocation(ctx, ctx.file.loader) if ctx.file.loader else "",
+            "{{ocitool}}": _rlocation(ctx, ctx.executable._ocitool),
+            "{{repo_tags}}": _rlocation(ctx, ctx.file.repo_tags),
+        },
+    )
+    files = [ctx.file.image, ctx.file.repo_tags, ctx.executable._ocitool]
+    if ctx.file.loader:
+        files.append(ctx.file.loader)
+    image_runfiles = ctx.attr.image[DefaultInfo].default_runfiles
+    runfiles = ctx.runfiles(files = files).merge_all([
+        image_runfiles,
+        ctx.attr._runfiles[DefaultInfo].default_runfiles,
+    ])
 
-    # Built only on request (--output_groups=+tarball), as in rules_oci: a
-    # tarball per build would only load the caches.
+    # Built only on request (--output_groups=+tarball), as upstream: a
+    # tarball per build would only fill the caches.
     tarball = ctx.actions.declare_file(ctx.label.name + "/tarball.tar")
     ctx.actions.run(
         executable = ctx.executable._ocitool_exec,
         arguments = ["tarball", "-image", ctx.file.image.path, "-repo-tags", ctx.file.repo_tags.path, "-out", tarball.path],
-        inputs = [ctx.file.image, ctx.file.repo_tags],
+        inputs = depset([ctx.file.image, ctx.file.repo_tags], transitive = [image_runfiles.files]),
         outputs = [tarball],
         mnemonic = "OCITarball",
     )
@@ -149,28 +166,46 @@ def _load_impl(ctx):
     ]
 
 oci_load_rule = rule(
-    doc = "bazel run: loads the image into Docker under repo_tags.",
+    doc = "bazel run: loads the image into the container CLI's engine under repo_tags.",
     implementation = _load_impl,
     executable = True,
     attrs = {
+        "format": attr.string(default = "docker", values = ["docker", "oci"]),
         "image": attr.label(allow_single_file = True, mandatory = True),
+        "loader": attr.label(allow_single_file = True, cfg = "target", executable = True),
         "repo_tags": attr.label(allow_single_file = [".txt"], mandatory = True),
         "_ocitool": _TOOL_TARGET,
         "_ocitool_exec": _TOOL_EXEC,
         "_runfiles": _RUNFILES_LIB,
+        "_template": attr.label(default = Label("//oci/private:load.sh.tpl"), allow_single_file = True),
     },
 )
 
+def _shell_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
 def _push_impl(ctx):
     repository = ctx.attr.repository
+    if not repository:
+        fail("oci_push needs `repository` (the stand-in has no repository_file)")
     if "@" in repository or ":" in repository.split("/")[-1]:
         fail("`repository` attribute should not contain digest or tag. got: {}".format(repository))
-    files = [("-image", ctx.file.image)]
+    executable = ctx.actions.declare_file("push_%s.sh" % ctx.label.name)
+    files = [ctx.file.image, ctx.executable._ocitool]
     if ctx.file.remote_tags:
-        files.append(("-remote-tags", ctx.file.remote_tags))
-    # Flags given at `bazel run` time come after these, and win.
-    fixed_args = ["-repository", repository] if repository else []
-    executable, runfiles = _launcher(ctx, "push", files, fixed_args)
+        files.append(ctx.file.remote_tags)
+    ctx.actions.expand_template(
+        template = ctx.file._template,
+        output = executable,
+        is_executable = True,
+        substitutions = {
+            "{{crane_path}}": ctx.executable._ocitool.short_path,
+            "{{fixed_args}}": " ".join([_shell_quote(a) for a in ["--repository", repository]]),
+            "{{image_dir}}": ctx.file.image.short_path,
+            "{{tags}}": ctx.file.remote_tags.short_path if ctx.file.remote_tags else "",
+        },
+    )
+    runfiles = ctx.runfiles(files = files).merge(ctx.attr.image[DefaultInfo].default_runfiles)
     return DefaultInfo(executable = executable, runfiles = runfiles)
 
 oci_push_rule = rule(
@@ -182,6 +217,6 @@ oci_push_rule = rule(
         "remote_tags": attr.label(allow_single_file = True),
         "repository": attr.string(),
         "_ocitool": _TOOL_TARGET,
-        "_runfiles": _RUNFILES_LIB,
+        "_template": attr.label(default = Label("//oci/private:push.sh.tpl"), allow_single_file = True),
     },
 )

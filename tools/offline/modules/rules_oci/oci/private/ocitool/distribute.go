@@ -1,164 +1,265 @@
 package main
 
 import (
+	"archive/tar"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"path"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/logs"
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/daemon"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-func digestCmd(args []string) error {
-	fs := flag.NewFlagSet("digest", flag.ContinueOnError)
-	dir := fs.String("image", "", "OCI layout")
-	out := fs.String("out", "", "file to write sha256:<hex> to")
-	if err := fs.Parse(args); err != nil {
-		return err
+// indexDigestCmd prints manifests[0].digest of a layout's index.json, as
+// `jq -r '.manifests[0].digest'` does for rules_oci's <image>.digest
+// (oci/defs.bzl:170-177) and in push.sh.tpl.
+func indexDigestCmd(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: ocitool index-digest LAYOUT")
 	}
-	img, err := imageFromLayout(*dir)
+	l, err := readLayout(args[0])
 	if err != nil {
 		return err
 	}
-	d, err := img.Digest()
+	d, err := l.index()
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(*out, []byte(d.String()+"\n"), 0o644)
-}
-
-func tarballCmd(args []string) error {
-	fs := flag.NewFlagSet("tarball", flag.ContinueOnError)
-	dir := fs.String("image", "", "OCI layout")
-	tagsFile := fs.String("repo-tags", "", "file of repository:tag lines")
-	out := fs.String("out", "", "docker-archive tarball to write")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	img, tags, err := imageAndTags(*dir, *tagsFile)
-	if err != nil {
-		return err
-	}
-	refs := map[name.Tag]v1.Image{}
-	for _, t := range tags {
-		refs[t] = img
-	}
-	return tarball.MultiWriteToFile(*out, refs)
-}
-
-// loadCmd loads the image into the Docker engine of DOCKER_HOST (or the
-// default socket) through its API, so no docker CLI is needed.
-func loadCmd(args []string) error {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	dir := fs.String("image", "", "OCI layout")
-	tagsFile := fs.String("repo-tags", "", "file of repository:tag lines")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	img, tags, err := imageAndTags(*dir, *tagsFile)
-	if err != nil {
-		return err
-	}
-	if _, err := daemon.Write(tags[0], img); err != nil {
-		return fmt.Errorf("loading into Docker: %w", err)
-	}
-	for _, t := range tags[1:] {
-		if err := daemon.Tag(tags[0], t); err != nil {
-			return fmt.Errorf("tagging %s: %w", t, err)
-		}
-	}
-	for _, t := range tags {
-		fmt.Printf("Loaded image: %s\n", t)
-	}
+	fmt.Println(d.Digest)
 	return nil
 }
 
-// pushCmd pushes by digest, then applies each tag, as rules_oci does, so a
-// failed tag never leaves a tag pointing at a half-pushed image.
-func pushCmd(args []string) error {
-	fs := flag.NewFlagSet("push", flag.ContinueOnError)
+// tarballEpoch is the time of every entry of oci_load's tarball, from the
+// mtree spec of tarball.sh.tpl:21 (time=1672560000).
+var tarballEpoch = time.Unix(1672560000, 0).UTC()
+
+// tarballCmd writes oci_load's docker-format tarball as tarball.sh.tpl:87-107
+// lays it out: the config at blobs/sha256/<hex>, each layer at
+// blobs/sha256/<hex>.tar.gz whatever its compression, and manifest.json;
+// every entry root-owned, mode 0755. To a file, or to standard output for
+// the load script.
+func tarballCmd(args []string) error {
+	fs := flag.NewFlagSet("tarball", flag.ContinueOnError)
 	dir := fs.String("image", "", "OCI layout")
-	var repository string
-	fs.StringVar(&repository, "repository", "", "repository to push to, without tag or digest")
-	fs.StringVar(&repository, "r", "", "shorthand for -repository")
-	tagsFile := fs.String("remote-tags", "", "file of tags, one per line")
-	var extra listFlag
-	fs.Var(&extra, "tag", "a tag to apply besides remote_tags (repeatable)")
-	fs.Var(&extra, "t", "shorthand for -tag")
+	tagsFile := fs.String("repo-tags", "", "file of repository:tag words")
+	out := fs.String("out", "-", "tarball to write; - for standard output")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if repository == "" {
-		return errors.New("no repository: set the rule's repository or pass --repository")
-	}
-	repo, err := name.NewRepository(repository)
-	if err != nil {
-		return fmt.Errorf("repository %q (no tag or digest allowed): %w", repository, err)
-	}
-	img, err := imageFromLayout(*dir)
+	l, err := readLayout(*dir)
 	if err != nil {
 		return err
 	}
-	digest, err := img.Digest()
+	m, err := l.manifest()
+	if err != nil {
+		return err
+	}
+	tags, err := repoTags(*tagsFile)
+	if err != nil {
+		return err
+	}
+	w := os.Stdout
+	if *out != "-" {
+		if w, err = os.Create(*out); err != nil {
+			return err
+		}
+	}
+
+	type entry struct {
+		Config   string
+		RepoTags []string
+		Layers   []string
+	}
+	e := entry{Config: path.Join("blobs", "sha256", m.Config.Digest.Hex), RepoTags: tags, Layers: []string{}}
+	files := [][2]string{{e.Config, l.blobPath(m.Config.Digest)}}
+	for _, d := range m.Layers {
+		name := path.Join("blobs", "sha256", d.Digest.Hex+".tar.gz")
+		e.Layers = append(e.Layers, name)
+		files = append(files, [2]string{name, l.blobPath(d.Digest)})
+	}
+	manifest, err := json.MarshalIndent([]entry{e}, "", "  ")
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(w)
+	for _, f := range files {
+		if err := addFile(tw, f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	if err := addBytes(tw, "manifest.json", append(manifest, '\n')); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+func header(name string, size int64) *tar.Header {
+	return &tar.Header{Name: name, Size: size, Mode: 0o755, ModTime: tarballEpoch, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+}
+
+func addFile(tw *tar.Writer, name, src string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(header(name, fi.Size())); err != nil {
+		return err
+	}
+	_, err = io.Copy(tw, f)
+	return err
+}
+
+func addBytes(tw *tar.Writer, name string, b []byte) error {
+	if err := tw.WriteHeader(header(name, int64(len(b)))); err != nil {
+		return err
+	}
+	_, err := tw.Write(b)
+	return err
+}
+
+// repoTags reads the repo_tags file: tags separated by white space, as
+// tarball.sh.tpl:11 splits them; none is allowed (an untagged load).
+func repoTags(file string) ([]string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	tags := append([]string{}, strings.Fields(string(b))...)
+	for _, t := range tags {
+		if _, err := name.NewTag(t); err != nil {
+			return nil, fmt.Errorf("repo tag %q: %w", t, err)
+		}
+	}
+	return tags, nil
+}
+
+// pushCmd is the part of `crane push PATH REF --image-refs FILE` that
+// push.sh.tpl uses: it pushes the layout's image to REF and prints the
+// pushed reference, REPOSITORY@DIGEST, on standard output.
+func pushCmd(args []string) error {
+	fs := flag.NewFlagSet("push", flag.ContinueOnError)
+	refsFile := fs.String("image-refs", "", "file to write the pushed reference to")
+	insecure := fs.Bool("insecure", false, "allow plain HTTP and unverified TLS to the registry")
+	verbose(fs)
+	dir, ref, err := twoArgs(fs, args, "ocitool push LAYOUT REFERENCE [--image-refs FILE] [--insecure] [--verbose]")
+	if err != nil {
+		return err
+	}
+	r, err := name.ParseReference(ref, nameOpts(*insecure)...)
+	if err != nil {
+		return err
+	}
+	l, err := readLayout(dir)
+	if err != nil {
+		return err
+	}
+	resolved, err := l.resolved()
+	if err != nil {
+		return err
+	}
+	idx, err := layout.ImageIndexFromPath(resolved)
+	if err != nil {
+		return err
+	}
+	d, err := l.index()
+	if err != nil {
+		return err
+	}
+	img, err := idx.Image(d.Digest)
+	if err != nil {
+		return err
+	}
+	if err := remote.Write(r, img, remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+		return fmt.Errorf("pushing %s: %w", r, err)
+	}
+	pushed := r.Context().Digest(d.Digest.String()).String()
+	if *refsFile != "" {
+		if err := os.WriteFile(*refsFile, []byte(pushed), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Println(pushed)
+	return nil
+}
+
+// tagCmd is `crane tag IMAGE TAG`: it gives the image in the registry one
+// more tag, without pulling or pushing its blobs.
+func tagCmd(args []string) error {
+	fs := flag.NewFlagSet("tag", flag.ContinueOnError)
+	insecure := fs.Bool("insecure", false, "allow plain HTTP and unverified TLS to the registry")
+	verbose(fs)
+	image, tag, err := twoArgs(fs, args, "ocitool tag IMAGE TAG [--insecure] [--verbose]")
+	if err != nil {
+		return err
+	}
+	r, err := name.ParseReference(image, nameOpts(*insecure)...)
 	if err != nil {
 		return err
 	}
 	opts := []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
-	if err := remote.Write(repo.Digest(digest.String()), img, opts...); err != nil {
-		return fmt.Errorf("pushing to %s: %w", repo, err)
+	desc, err := remote.Get(r, opts...)
+	if err != nil {
+		return err
 	}
-	tags := extra
-	if *tagsFile != "" {
-		lines, err := readLines(*tagsFile)
-		if err != nil {
-			return err
-		}
-		tags = append(lines, tags...)
+	t := r.Context().Tag(tag)
+	if err := remote.Tag(t, desc, opts...); err != nil {
+		return fmt.Errorf("tagging %s: %w", t, err)
 	}
-	for _, t := range tags {
-		if t = strings.TrimSpace(t); t == "" {
-			continue
-		}
-		if err := remote.Tag(repo.Tag(t), img, opts...); err != nil {
-			return fmt.Errorf("tagging %s:%s: %w", repo, t, err)
-		}
-		fmt.Fprintf(os.Stderr, "tagged %s:%s\n", repo, t)
-	}
-	fmt.Printf("%s@%s\n", repo, digest)
+	fmt.Fprintf(os.Stderr, "tagged %s\n", t)
 	return nil
 }
 
-func imageAndTags(dir, tagsFile string) (v1.Image, []name.Tag, error) {
-	img, err := imageFromLayout(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	lines, err := readLines(tagsFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	var tags []name.Tag
-	for _, l := range lines {
-		if l = strings.TrimSpace(l); l == "" {
-			continue
+// twoArgs parses flags that may come before, between or after two
+// positional arguments, as crane's do.
+func twoArgs(fs *flag.FlagSet, args []string, usage string) (string, string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return "", "", err
 		}
-		t, err := name.NewTag(l)
-		if err != nil {
-			return nil, nil, fmt.Errorf("repo tag %q: %w", l, err)
+		if fs.NArg() == 0 {
+			break
 		}
-		tags = append(tags, t)
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if len(tags) == 0 {
-		return nil, nil, fmt.Errorf("%s: no repo tags", tagsFile)
+	if len(pos) != 2 {
+		return "", "", fmt.Errorf("usage: %s", usage)
 	}
-	return img, tags, nil
+	return pos[0], pos[1], nil
+}
+
+// verbose adds crane's -v/--verbose, which push.sh.tpl passes on: the
+// registry's requests and responses, logged to standard error.
+func verbose(fs *flag.FlagSet) {
+	set := func(string) error {
+		logs.Debug.SetOutput(os.Stderr)
+		return nil
+	}
+	fs.BoolFunc("verbose", "log the registry's requests and responses", set)
+	fs.BoolFunc("v", "shorthand for --verbose", set)
+}
+
+func nameOpts(insecure bool) []name.Option {
+	if insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
 }

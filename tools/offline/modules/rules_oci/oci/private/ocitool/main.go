@@ -1,14 +1,16 @@
-// Command ocitool does the work behind the stand-in's rules: it builds OCI
-// image layouts, writes their digest and a docker-archive tarball, loads them
-// into a Docker engine and pushes them to a registry. Everything is
-// go-containerregistry; this file only maps the rules' arguments onto it.
+// Command ocitool stands in for the tools rules_oci's scripts run (crane,
+// regctl, jq, bsdtar): it builds OCI image layouts as image.sh does, prints
+// a layout's digest, writes oci_load's tarball, and pushes and tags as
+// crane does for push.sh.tpl. Each behaviour names the upstream line it
+// follows; //conformance holds the tests that keep them so.
 //
-//	ocitool image   -out DIR [-base DIR] [-tar FILE]... [-entrypoint FILE] [-env FILE]
-//	                [-labels FILE] [-exposed-ports FILE] [-user U] [-workdir W] [-os OS] [-architecture ARCH]
-//	ocitool digest  -image DIR -out FILE
-//	ocitool tarball -image DIR -repo-tags FILE -out FILE
-//	ocitool load    -image DIR -repo-tags FILE
-//	ocitool push    -image DIR [-repository R] [-remote-tags FILE] [-r R] [-t TAG]...
+//	ocitool image        -out DIR [-symlinks] [-base DIR] [-tar FILE -owner LABEL]...
+//	                     [-entrypoint FILE] [-env FILE] [-labels FILE] [-exposed-ports FILE]
+//	                     [-user U] [-workdir W] [-os OS -architecture ARCH]
+//	ocitool index-digest DIR
+//	ocitool tarball      -image DIR -repo-tags FILE [-out FILE]
+//	ocitool push         DIR REPOSITORY@DIGEST [--image-refs FILE] [--insecure]
+//	ocitool tag          IMAGE TAG [--insecure]
 package main
 
 import (
@@ -20,15 +22,15 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: ocitool image|digest|tarball|load|push [flags]")
+		fmt.Fprintln(os.Stderr, "usage: ocitool image|index-digest|tarball|push|tag [flags]")
 		os.Exit(2)
 	}
 	commands := map[string]func([]string) error{
-		"image":   imageCmd,
-		"digest":  digestCmd,
-		"tarball": tarballCmd,
-		"load":    loadCmd,
-		"push":    pushCmd,
+		"image":        imageCmd,
+		"index-digest": indexDigestCmd,
+		"tarball":      tarballCmd,
+		"push":         pushCmd,
+		"tag":          tagCmd,
 	}
 	cmd, ok := commands[os.Args[1]]
 	if !ok {
