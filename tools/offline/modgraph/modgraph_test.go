@@ -1,6 +1,7 @@
 package modgraph
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -19,14 +20,8 @@ bazel_dep(name = "protobuf", version = "29.3", repo_name = "com_google_protobuf"
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"rules_go": "0.59.0", "gazelle": "0.54.0", "protobuf": "29.3"}
-	if len(got) != len(want) {
+	if want := map[string]string{"rules_go": "0.59.0", "gazelle": "0.54.0", "protobuf": "29.3"}; !maps.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: got %q, want %q", k, got[k], v)
-		}
 	}
 }
 
@@ -38,14 +33,8 @@ func TestGraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"rules_go": "", "platforms": "0.0.10", "rules_pkg": "0.9.1"}
-	if len(got) != len(want) {
+	if want := map[string]string{"rules_go": "", "platforms": "0.0.10", "rules_pkg": "0.9.1"}; !maps.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
-	}
-	for k, v := range want {
-		if gotV, ok := got[k]; !ok || gotV != v {
-			t.Errorf("%s: got %q, want %q", k, gotV, v)
-		}
 	}
 }
 
@@ -69,10 +58,7 @@ func TestCheck(t *testing.T) {
 	offline := map[string]string{"rules_go": "0.59.0", "rules_pkg": "0.9.1", "platforms": "1.1.0"}
 	overrides := []string{"rules_pkg", "zlib"}
 	with := func(m map[string]string, k, v string) map[string]string {
-		out := map[string]string{}
-		for kk, vv := range m {
-			out[kk] = vv
-		}
+		out := maps.Clone(m)
 		if v == "" {
 			delete(out, k)
 		} else {
