@@ -6,6 +6,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/x509"
+	"debug/elf"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -59,6 +60,11 @@ func TestServiceImages(t *testing.T) {
 				t.Errorf("no file at the entrypoint %s", svc.entrypoint)
 			} else if f.Typeflag != tar.TypeReg || f.Mode&0o111 == 0 || f.Uid != 0 || f.Mode&0o222 != 0 {
 				t.Errorf("entrypoint %s: type %c, mode %o, uid %d; want a root-owned, read-only executable", svc.entrypoint, f.Typeflag, f.Mode, f.Uid)
+			}
+			if f, ok := files[strings.TrimPrefix(svc.entrypoint, "/")]; ok {
+				if got, want := elfMachine(t, f.body), machines[cf.Architecture]; got != want {
+					t.Errorf("entrypoint %s: ELF machine %v, want %v for a %s/%s image", svc.entrypoint, got, want, cf.OS, cf.Architecture)
+				}
 			}
 			if uid := userID(t, cf.Config.User); uid == 0 {
 				t.Errorf("user %q runs as root", cf.Config.User)
@@ -349,6 +355,20 @@ func listing(t *testing.T, l v1.Layer) string {
 		}
 		fmt.Fprintf(&b, "%c %04o %d:%d %q:%q %d %s\n", h.Typeflag, h.Mode, h.Uid, h.Gid, h.Uname, h.Gname, h.ModTime.Unix(), h.Name)
 	}
+}
+
+// machines is the ELF machine of a binary for each image architecture.
+var machines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
+
+// elfMachine is the machine a binary is built for, whatever the host that
+// built it.
+func elfMachine(t *testing.T, b []byte) elf.Machine {
+	t.Helper()
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("not an ELF binary: %v", err)
+	}
+	return f.Machine
 }
 
 // userID is the numeric user of an image config's "user[:group]".

@@ -1,7 +1,12 @@
 """service_image: a service's Go binary as an image on //tools/oci:base."""
 
+load("@rules_go//go:def.bzl", "go_cross_binary")
 load("@rules_oci//oci:defs.bzl", "oci_image")
 load("@rules_pkg//pkg:tar.bzl", "pkg_tar")
+
+# The platform of the images (//tools/oci:base says linux/amd64): their
+# binaries are built for it whatever the host, a Mac or an arm64 machine.
+IMAGE_PLATFORM = "@rules_go//go/toolchain:linux_amd64"
 
 # Every image says where it comes from. The values are the workspace status
 # (tools/workspace_status): a new commit relabels the images and rebuilds
@@ -20,7 +25,8 @@ LABELS
 def service_image(name, service, binary, exposed_ports, visibility = None):
     """Defines <name>: binary at /usr/local/bin/<service>, run as its entrypoint.
 
-    Also defines <name>.digest (rules_oci), <name>_layer and <name>_labels.
+    Also defines <name>.digest (rules_oci), <name>_binary (the binary for
+    IMAGE_PLATFORM), <name>_layer and <name>_labels.
 
     Args:
       name: the image target.
@@ -37,13 +43,19 @@ def service_image(name, service, binary, exposed_ports, visibility = None):
         stamp = 1,
     )
 
+    go_cross_binary(
+        name = name + "_binary",
+        platform = IMAGE_PLATFORM,
+        target = binary,
+    )
+
     # Root-owned and read-only: the service cannot rewrite its own binary.
     # Gzipped here, by choice: oci_image stores a layer as it is given, so
     # what the BUILD file says is what a registry stores and a node pulls.
     pkg_tar(
         name = name + "_layer",
         extension = "tar.gz",
-        files = {binary: entrypoint},
+        files = {":" + name + "_binary": entrypoint},
         mode = "0555",
     )
     oci_image(
