@@ -36,17 +36,25 @@ def _py_grpc_proto_library_impl(ctx):
         import_path = _import_path(proto_info, src)
         stem = import_path.removesuffix(".proto")
         package_dir = stem.rpartition("/")[0]
-        if not ctx.label.package.endswith(package_dir):
+
+        # The outputs are declared in the rule's package, so it must be the
+        # import folder's place in the tree: the folder itself or ending in
+        # "/" + it (not merely ending in its letters); any package for a
+        # file at the import root.
+        if package_dir and ctx.label.package != package_dir and not ctx.label.package.endswith("/" + package_dir):
             fail("%s: the package %s must end with the import folder %s of %s" % (
                 ctx.label,
                 ctx.label.package,
                 package_dir,
                 import_path,
             ))
-        for _, suffix in _GENERATORS.values():
-            outputs.append(ctx.actions.declare_file(stem.rpartition("/")[2] + suffix))
+        files = [ctx.actions.declare_file(stem.rpartition("/")[2] + suffix) for _, suffix in _GENERATORS.values()]
+        outputs.extend(files)
         import_paths.append(import_path)
-        out_root = outputs[0].path.removesuffix("/" + stem + _GENERATORS["python"][1])
+
+        # Where protoc's --*_out must point so that this file's outputs land
+        # where they are declared; the same for every file of the package.
+        out_root = files[0].path.removesuffix("/" + stem + _GENERATORS["python"][1])
 
     args = ctx.actions.args()
     # From the sources, not the descriptor sets: those lack the comments that
