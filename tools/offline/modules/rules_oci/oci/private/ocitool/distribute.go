@@ -156,8 +156,7 @@ func repoTags(file string) ([]string, error) {
 func pushCmd(args []string) error {
 	fs := flag.NewFlagSet("push", flag.ContinueOnError)
 	refsFile := fs.String("image-refs", "", "file to write the pushed reference to")
-	insecure := fs.Bool("insecure", false, "allow plain HTTP and unverified TLS to the registry")
-	verbose(fs)
+	insecure := registryFlags(fs)
 	dir, ref, err := twoArgs(fs, args, "ocitool push LAYOUT REFERENCE [--image-refs FILE] [--insecure] [--verbose]")
 	if err != nil {
 		return err
@@ -203,8 +202,7 @@ func pushCmd(args []string) error {
 // more tag, without pulling or pushing its blobs.
 func tagCmd(args []string) error {
 	fs := flag.NewFlagSet("tag", flag.ContinueOnError)
-	insecure := fs.Bool("insecure", false, "allow plain HTTP and unverified TLS to the registry")
-	verbose(fs)
+	insecure := registryFlags(fs)
 	image, tag, err := twoArgs(fs, args, "ocitool tag IMAGE TAG [--insecure] [--verbose]")
 	if err != nil {
 		return err
@@ -246,15 +244,17 @@ func twoArgs(fs *flag.FlagSet, args []string, usage string) (string, string, err
 	return pos[0], pos[1], nil
 }
 
-// verbose adds crane's -v/--verbose, which push.sh.tpl passes on: the
-// registry's requests and responses, logged to standard error.
-func verbose(fs *flag.FlagSet) {
-	set := func(string) error {
+// registryFlags adds the crane flags push.sh.tpl passes to both push and
+// tag: --insecure, and -v/--verbose (the registry's requests and
+// responses, logged to standard error).
+func registryFlags(fs *flag.FlagSet) (insecure *bool) {
+	verbose := func(string) error {
 		logs.Debug.SetOutput(os.Stderr)
 		return nil
 	}
-	fs.BoolFunc("verbose", "log the registry's requests and responses", set)
-	fs.BoolFunc("v", "shorthand for --verbose", set)
+	fs.BoolFunc("verbose", "log the registry's requests and responses", verbose)
+	fs.BoolFunc("v", "shorthand for --verbose", verbose)
+	return fs.Bool("insecure", false, "allow plain HTTP and unverified TLS to the registry")
 }
 
 func nameOpts(insecure bool) []name.Option {
