@@ -38,7 +38,7 @@ type Deployment struct {
 	Registry string
 	// RunfilesRoot is where the push scripts run from, as under `bazel run`.
 	RunfilesRoot string
-	Kubectl  Kubectl
+	Kubectl      Kubectl
 	// RolloutTimeout bounds the wait for every Deployment to be available.
 	RolloutTimeout string
 }

@@ -106,7 +106,9 @@ func readLayout(dir string) (ociLayout, error) {
 	return ociLayout{dir}, nil
 }
 
-func (l ociLayout) blobPath(h v1.Hash) string { return filepath.Join(l.dir, "blobs", h.Algorithm, h.Hex) }
+func (l ociLayout) blobPath(h v1.Hash) string {
+	return filepath.Join(l.dir, "blobs", h.Algorithm, h.Hex)
+}
 
 // index is the layout's one manifest descriptor; rules_oci's .digest,
 // oci_load and oci_push all take manifests[0] of a single-image layout.
