@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -345,7 +347,7 @@ func TestPush(t *testing.T) {
 	digest := strings.TrimSpace(string(readFile(t, rlocation(t, "DIGEST"))))
 
 	t.Run("as bazel run does", func(t *testing.T) {
-		out, err := runPush(t, runfilesRoot(t), "--repository", repo, "--tag", "extra", "-v")
+		out, err := runPush(t, "PUSH", runfilesRoot(t), "--repository", repo, "--tag", "extra", "-v")
 		if err != nil {
 			t.Fatalf("push: %v\n%s", err, out)
 		}
@@ -372,20 +374,227 @@ func TestPush(t *testing.T) {
 	// From any other working directory the short paths do not resolve,
 	// upstream's and the stand-in's alike.
 	t.Run("elsewhere", func(t *testing.T) {
-		out, err := runPush(t, t.TempDir(), "--repository", repo)
+		out, err := runPush(t, "PUSH", t.TempDir(), "--repository", repo)
 		if err == nil || !strings.Contains(out, "No such file or directory") {
 			t.Errorf("push outside the runfiles root: got %v, want a missing file:\n%s", err, out)
 		}
 	})
 }
 
-// runPush runs the push target's script in dir and returns what it printed
+// TestIndex_Layout: image_index.sh.tpl's create_oci_layout writes
+// oci-layout with echo; add_image lists each image's descriptor from its
+// index.json, in the order of `images`, with "platform" from its config
+// last; the list (schemaVersion, mediaType, manifests) becomes a blob, and
+// index.json, written by `jq -n '.manifests = [...]'`, names it alone:
+// mediaType, size, digest, no schemaVersion (rules_oci issue 690). jq
+// prints each with two-space indents and a newline. copy_blob copies every
+// image's blobs with cp, which follows links; manifest_list.new.json, jq's
+// last output, stays beside them.
+func TestIndex_Layout(t *testing.T) {
+	dir := rlocation(t, "INDEX")
+	if got, want := string(readFile(t, filepath.Join(dir, "oci-layout"))), "{\"imageLayoutVersion\": \"1.0.0\"}\n"; got != want {
+		t.Errorf("oci-layout: got %q, want %q", got, want)
+	}
+
+	wantFiles := map[string]bool{"oci-layout": true, "index.json": true, "manifest_list.new.json": true}
+	var entries []string
+	for _, env := range []string{"IMAGE", "IMAGE_AMD64"} {
+		d, cf := indexEntry(t, env), config(t, env)
+		// An oci_image's index.json entry is regctl's descriptor:
+		// mediaType, digest, size.
+		entries = append(entries, fmt.Sprintf(indexManifest, d.MediaType, d.Digest, d.Size, cf.OS, cf.Architecture))
+		for _, f := range listFiles(t, rlocation(t, env)) {
+			if strings.HasPrefix(f, "blobs/") {
+				wantFiles[f] = true
+			}
+		}
+	}
+	list := fmt.Sprintf("{\n  \"schemaVersion\": 2,\n  \"mediaType\": %q,\n  \"manifests\": [\n%s\n  ]\n}\n", ociIndex, strings.Join(entries, ",\n"))
+	listDigest := sha([]byte(list))
+	wantFiles["blobs/sha256/"+strings.TrimPrefix(listDigest, "sha256:")] = true
+
+	want := fmt.Sprintf("{\n  \"manifests\": [\n    {\n      \"mediaType\": %q,\n      \"size\": %d,\n      \"digest\": %q\n    }\n  ]\n}\n", ociIndex, len(list), listDigest)
+	if got := string(readFile(t, filepath.Join(dir, "index.json"))); got != want {
+		t.Errorf("index.json:\n%s\nwant:\n%s", got, want)
+	}
+	for _, f := range []string{"blobs/sha256/" + strings.TrimPrefix(listDigest, "sha256:"), "manifest_list.new.json"} {
+		if got := string(readFile(t, filepath.Join(dir, f))); got != list {
+			t.Errorf("%s:\n%s\nwant:\n%s", f, got, list)
+		}
+	}
+
+	got := listFiles(t, dir)
+	if !slices.Equal(got, slices.Sorted(maps.Keys(wantFiles))) {
+		t.Errorf("files: got %q, want %q", got, slices.Sorted(maps.Keys(wantFiles)))
+	}
+	for _, f := range got {
+		path := treeEntry(t, filepath.Join(dir, f))
+		fi, err := os.Lstat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.Mode().IsRegular() {
+			t.Errorf("%s: mode %s, want a regular file (cp copies through links)", f, fi.Mode())
+		}
+		if hex, ok := strings.CutPrefix(f, "blobs/sha256/"); ok && sha(readFile(t, path)) != "sha256:"+hex {
+			t.Errorf("%s: content does not match its name", f)
+		}
+	}
+}
+
+// indexManifest is one entry of an index blob, as jq prints it.
+const indexManifest = `    {
+      "mediaType": %q,
+      "digest": %q,
+      "size": %d,
+      "platform": {
+        "os": %q,
+        "architecture": %q
+      }
+    }`
+
+// TestIndex_Digest: oci/defs.bzl's oci_image_index macro adds
+// <name>.digest, `jq -r '.manifests[0].digest'` of index.json: the index
+// blob's digest and a newline.
+func TestIndex_Digest(t *testing.T) {
+	want := indexEntry(t, "INDEX").Digest.String() + "\n"
+	if got := string(readFile(t, rlocation(t, "INDEX_DIGEST"))); got != want {
+		t.Errorf("index.digest: got %q, want %q", got, want)
+	}
+}
+
+// TestIndex_Platforms: image_index.bzl's transition builds the one image
+// once per entry of `platforms`, in that order; add_image's platform keeps
+// a variant the config has and leaves out one it does not (image.bzl's
+// _platform_str writes a variant only when set).
+func TestIndex_Platforms(t *testing.T) {
+	dir := rlocation(t, "PLATFORM_INDEX")
+	d := indexEntry(t, "PLATFORM_INDEX")
+	list := readFile(t, filepath.Join(dir, "blobs", d.Digest.Algorithm, d.Digest.Hex))
+	var idx struct {
+		Manifests []struct{ Platform json.RawMessage }
+	}
+	if err := json.Unmarshal(list, &idx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range idx.Manifests {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, m.Platform); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, compact.String())
+	}
+	want := []string{
+		`{"os":"linux","architecture":"arm64","variant":"v8"}`,
+		`{"os":"linux","architecture":"amd64"}`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("platforms: got %q, want %q", got, want)
+	}
+}
+
+// TestPush_Index: crane push of a layout whose one manifest is an index
+// writes the whole index (cmd/crane/cmd/push.go: remote.WriteIndex), each
+// image in it, and prints REPOSITORY@<the index's digest>.
+func TestPush_Index(t *testing.T) {
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	repo := strings.TrimPrefix(reg.URL, "http://") + "/conformance/index"
+	digest := strings.TrimSpace(string(readFile(t, rlocation(t, "INDEX_DIGEST"))))
+
+	out, err := runPush(t, "PUSH_INDEX", runfilesRoot(t), "--repository", repo)
+	if err != nil {
+		t.Fatalf("push: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if got, want := lines[len(lines)-1], repo+"@"+digest; got != want {
+		t.Fatalf("push printed %q last, want %q", got, want)
+	}
+	ref, err := name.NewDigest(repo + "@" + digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range m.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatalf("%s: %v", d.Digest, err)
+		}
+		// Every layer is in the registry, not only the manifests.
+		layers, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range layers {
+			rc, err := l.Compressed()
+			if err != nil {
+				t.Fatalf("%s: layer: %v", d.Digest, err)
+			}
+			rc.Close()
+		}
+		got = append(got, d.Platform.String())
+	}
+	if want := []string{"linux/arm64", "linux/amd64"}; !slices.Equal(got, want) {
+		t.Errorf("pushed index lists %q, want %q", got, want)
+	}
+}
+
+// TestLoad_IndexRefused: oci_load's docker format holds one image;
+// tarball.sh.tpl refuses an index with its message and writes nothing, so
+// the CLI's load (here a stand-in that fails on empty input, as `docker
+// load` does) fails too.
+func TestLoad_IndexRefused(t *testing.T) {
+	bin := t.TempDir()
+	fake := "#!/bin/sh\n[ \"$(cat \"$3\" | wc -c)\" -gt 0 ] || { echo 'empty input' >&2; exit 1; }\n"
+	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(rlocation(t, "LOAD_INDEX"))
+	cmd.Env = append(os.Environ(), "PATH="+bin+":/usr/bin:/bin")
+	out, err := cmd.CombinedOutput()
+	want := "Format docker is only supported for oci_image targets but saw " + ociIndex
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("load of an index: got %v, want an error saying %q:\n%s", err, want, out)
+	}
+}
+
+// listFiles is every file under dir, relative to it, through the runfiles'
+// links but not the layout's own.
+func listFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	root := treeEntry(t, dir)
+	var files []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, path)
+		files = append(files, filepath.ToSlash(rel))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(files)
+	return files
+}
+
+// runPush runs the script of the push target that env names in dir and returns what it printed
 // on standard output (and, on a failure, standard error too).
-func runPush(t *testing.T, dir string, args ...string) (string, error) {
+func runPush(t *testing.T, env, dir string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, rlocation(t, "PUSH"), args...)
+	cmd := exec.CommandContext(ctx, rlocation(t, env), args...)
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

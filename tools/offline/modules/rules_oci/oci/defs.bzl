@@ -1,19 +1,21 @@
 """rules_oci's public API, the subset listed in MODULE.bazel.
 
 As in rules_oci, the macros accept dicts and lists where the rules take files,
-and oci_image also defines <name>.digest.
+and oci_image and oci_image_index also define <name>.digest.
 """
 
 load(
     "//oci/private:rules.bzl",
     "oci_digest",
     "write_lines",
+    _oci_image_index_rule = "oci_image_index_rule",
     _oci_image_rule = "oci_image_rule",
     _oci_load_rule = "oci_load_rule",
     _oci_push_rule = "oci_push_rule",
 )
 
 oci_image_rule = _oci_image_rule
+oci_image_index_rule = _oci_image_index_rule
 oci_load_rule = _oci_load_rule
 oci_push_rule = _oci_push_rule
 
@@ -51,6 +53,11 @@ def oci_image(name, labels = None, env = None, entrypoint = None, exposed_ports 
         **kwargs
     )
     oci_digest(name = name + ".digest", image = name, out = name + ".json.sha256", **common)
+
+def oci_image_index(name, **kwargs):
+    """An OCI layout of an image index, and <name>.digest with the index's digest."""
+    oci_image_index_rule(name = name, **kwargs)
+    oci_digest(name = name + ".digest", image = name, out = name + ".json.sha256", **_common(kwargs))
 
 def oci_load(name, repo_tags = None, **kwargs):
     """bazel run loads the image into Docker; output group tarball is a docker-archive."""

@@ -24,8 +24,11 @@ write_lines = rule(
 )
 
 def _image_impl(ctx):
-    if ctx.attr.base and (ctx.attr.os or ctx.attr.architecture):
-        fail("os and architecture come from the base image; set them only without a base")
+    # image.bzl's own words.
+    if not ctx.attr.base and (not ctx.attr.os or not ctx.attr.architecture):
+        fail("'os' and 'architecture' are mandatory when 'base' is unspecified.")
+    if ctx.attr.base and (ctx.attr.os or ctx.attr.architecture or ctx.attr.variant):
+        fail("'os', 'architecture' and 'variant' come from the image provided by 'base' and cannot be overridden.")
     out = ctx.actions.declare_directory(ctx.label.name)
     args = ctx.actions.args()
     args.add("image")
@@ -64,6 +67,7 @@ def _image_impl(ctx):
         ("-workdir", ctx.attr.workdir),
         ("-os", ctx.attr.os),
         ("-architecture", ctx.attr.architecture),
+        ("-variant", ctx.attr.variant),
     ]:
         if value:
             args.add(flag, value)
@@ -93,7 +97,55 @@ oci_image_rule = rule(
         # not provided.
         "tars": attr.label_list(allow_files = [".tar", ".tar.gz", ".tgz"]),
         "user": attr.string(),
+        "variant": attr.string(),
         "workdir": attr.string(),
+        "_ocitool": _TOOL_EXEC,
+    },
+)
+
+def _image_index_transition_impl(settings, attr):
+    # No platforms: the images as they are, in the configuration asked for.
+    if not attr.platforms:
+        return [settings]
+    return [{"//command_line_option:platforms": str(p)} for p in attr.platforms]
+
+# image_index.bzl: each image once per platform, when platforms is set.
+_image_index_transition = transition(
+    implementation = _image_index_transition_impl,
+    inputs = ["//command_line_option:platforms"],
+    outputs = ["//command_line_option:platforms"],
+)
+
+def _image_index_impl(ctx):
+    if ctx.attr.platforms and len(ctx.attr.images) != len(ctx.attr.platforms):
+        fail("platforms can only be specified when there is exactly one image in the images attribute.")
+    out = ctx.actions.declare_directory(ctx.label.name)
+    args = ctx.actions.args()
+    args.add("index")
+    args.add("-out", out.path)
+    args.add_all(ctx.files.images, before_each = "-image", expand_directories = False)
+
+    # The images' symlinked blobs point at their runfiles (oci_image above).
+    linked = depset(transitive = [image[DefaultInfo].default_runfiles.files for image in ctx.attr.images])
+    ctx.actions.run(
+        executable = ctx.executable._ocitool,
+        arguments = [args],
+        inputs = depset(ctx.files.images, transitive = [linked]),
+        outputs = [out],
+        mnemonic = "OCIIndex",
+        progress_message = "OCI Index %{label}",
+    )
+
+    # The index's blobs are copies, so it needs no runfiles.
+    return DefaultInfo(files = depset([out]))
+
+oci_image_index_rule = rule(
+    doc = "An OCI layout of an image index: each image's manifest with its platform.",
+    implementation = _image_index_impl,
+    attrs = {
+        "images": attr.label_list(mandatory = True, cfg = _image_index_transition, doc = "oci_image targets"),
+        "platforms": attr.label_list(providers = [platform_common.PlatformInfo]),
+        "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
         "_ocitool": _TOOL_EXEC,
     },
 )
@@ -110,7 +162,7 @@ def _digest_impl(ctx):
     return DefaultInfo(files = depset([ctx.outputs.out]))
 
 oci_digest = rule(
-    doc = "jq -r '.manifests[0].digest' of the image's index.json: rules_oci's <image>.digest.",
+    doc = "jq -r '.manifests[0].digest' of the layout's index.json: rules_oci's <image>.digest.",
     implementation = _digest_impl,
     attrs = {
         "image": attr.label(allow_single_file = True, mandatory = True),

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/logs"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -58,6 +59,12 @@ func tarballCmd(args []string) error {
 	l, err := readLayout(*dir)
 	if err != nil {
 		return err
+	}
+	// load.bzl: the docker format holds one image, not an index.
+	if d, err := l.index(); err != nil {
+		return err
+	} else if d.MediaType.IsIndex() {
+		return fmt.Errorf("Format docker is only supported for oci_image targets but saw %s", d.MediaType)
 	}
 	m, err := l.manifest()
 	if err != nil {
@@ -181,11 +188,7 @@ func pushCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	img, err := idx.Image(d.Digest)
-	if err != nil {
-		return err
-	}
-	if err := remote.Write(r, img, remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+	if err := write(r, idx, d); err != nil {
 		return fmt.Errorf("pushing %s: %w", r, err)
 	}
 	pushed := r.Context().Digest(d.Digest.String()).String()
@@ -196,6 +199,24 @@ func pushCmd(args []string) error {
 	}
 	fmt.Println(pushed)
 	return nil
+}
+
+// write pushes what the layout's one manifest is, as crane push does
+// (cmd/crane/cmd/push.go): an image, or an index with every image in it.
+func write(r name.Reference, idx v1.ImageIndex, d v1.Descriptor) error {
+	auth := remote.WithAuthFromKeychain(authn.DefaultKeychain)
+	if d.MediaType.IsIndex() {
+		child, err := idx.ImageIndex(d.Digest)
+		if err != nil {
+			return err
+		}
+		return remote.WriteIndex(r, child, auth)
+	}
+	img, err := idx.Image(d.Digest)
+	if err != nil {
+		return err
+	}
+	return remote.Write(r, img, auth)
 }
 
 // tagCmd is `crane tag IMAGE TAG`: it gives the image in the registry one

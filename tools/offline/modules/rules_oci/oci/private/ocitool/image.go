@@ -44,6 +44,7 @@ func imageCmd(args []string) error {
 	workdir := fs.String("workdir", "", "working directory of the container")
 	goos := fs.String("os", "", "operating system (required without a base)")
 	arch := fs.String("architecture", "", "CPU architecture (required without a base)")
+	variant := fs.String("variant", "", "CPU variant, e.g. v8 for arm64 (only without a base)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func imageCmd(args []string) error {
 	if err := w.init(); err != nil {
 		return err
 	}
-	cf, m, err := startImage(&w, *base, *goos, *arch)
+	cf, m, err := startImage(&w, *base, *goos, *arch, *variant)
 	if err != nil {
 		return err
 	}
@@ -95,15 +96,16 @@ func imageCmd(args []string) error {
 }
 
 // startImage returns the config and manifest to add layers to: the base's,
-// with its blobs in w, or those of an empty image for os/arch.
-func startImage(w *layoutWriter, base, goos, arch string) (*v1.ConfigFile, *v1.Manifest, error) {
+// with its blobs in w, or those of an empty image for os/arch[/variant].
+func startImage(w *layoutWriter, base, goos, arch, variant string) (*v1.ConfigFile, *v1.Manifest, error) {
 	if base == "" {
 		if goos == "" || arch == "" {
 			return nil, nil, errors.New("an image without a base needs -os and -architecture")
 		}
-		// image.sh:23-30: empty lists, not absent ones.
+		// image.sh:23-30: empty lists, not absent ones; the variant only
+		// where given (image.bzl's _platform_str).
 		cf := &v1.ConfigFile{
-			Created: epoch, OS: goos, Architecture: arch,
+			Created: epoch, OS: goos, Architecture: arch, Variant: variant,
 			History: []v1.History{}, RootFS: v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{}},
 		}
 		m := &v1.Manifest{

@@ -1,12 +1,14 @@
 // Command ocitool stands in for the tools rules_oci's scripts run (crane,
-// regctl, jq, bsdtar): it builds OCI image layouts as image.sh does, prints
-// a layout's digest, writes oci_load's tarball, and pushes and tags as
-// crane does for push.sh.tpl. Each behaviour names the upstream line it
+// regctl, jq, bsdtar): it builds OCI image layouts as image.sh does and
+// image index layouts as image_index.sh.tpl does, prints a layout's digest,
+// writes oci_load's tarball, and pushes and tags as crane does for
+// push.sh.tpl. Each behaviour names the upstream line it
 // follows; //conformance holds the tests that keep them so.
 //
 //	ocitool image        -out DIR [-symlinks] [-base DIR] [-tar FILE -owner LABEL]...
 //	                     [-entrypoint FILE] [-env FILE] [-labels FILE] [-exposed-ports FILE]
-//	                     [-user U] [-workdir W] [-os OS -architecture ARCH]
+//	                     [-user U] [-workdir W] [-os OS -architecture ARCH [-variant V]]
+//	ocitool index        -out DIR -image DIR...
 //	ocitool index-digest DIR
 //	ocitool tarball      -image DIR -repo-tags FILE [-out FILE]
 //	ocitool push         DIR REPOSITORY@DIGEST [--image-refs FILE] [--insecure]
@@ -22,11 +24,12 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: ocitool image|index-digest|tarball|push|tag [flags]")
+		fmt.Fprintln(os.Stderr, "usage: ocitool image|index|index-digest|tarball|push|tag [flags]")
 		os.Exit(2)
 	}
 	commands := map[string]func([]string) error{
 		"image":        imageCmd,
+		"index":        indexCmd,
 		"index-digest": indexDigestCmd,
 		"tarball":      tarballCmd,
 		"push":         pushCmd,
