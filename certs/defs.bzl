@@ -1,6 +1,12 @@
-"""Certificates made by openssl as Bazel actions, with certs/openssl.cnf."""
+"""Certificates made by openssl as Bazel actions, with certs/openssl.cnf.
 
-_OPENSSL = "//tools/openssl"
+openssl is a build tool like any other: the openssl module's binary (the
+Bazel Central Registry's, built from source; offline, the stand-in in
+tools/offline/modules/openssl), never the host's. -not_before and
+-not_after need OpenSSL 3.4 or later.
+"""
+
+_OPENSSL = "@openssl//:openssl"
 
 def ca(name, subject, **kwargs):
     """A self-signed CA: <name>.pem and <name>.key.

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,64 +44,41 @@ var services = []serviceImage{
 	{"marketplace", "/usr/local/bin/marketplace", []string{"5000/tcp", "5001/tcp"}, "MARKETPLACE"},
 }
 
+// platforms are the images' platforms, in the order of each service's
+// index (tools/oci/image.bzl), with the ELF machine of a binary for each.
+var platforms = []struct {
+	platform v1.Platform
+	machine  elf.Machine
+}{
+	{v1.Platform{OS: "linux", Architecture: "amd64"}, elf.EM_X86_64},
+	{v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, elf.EM_AARCH64},
+}
+
 func TestServiceImages(t *testing.T) {
 	for _, svc := range services {
 		t.Run(svc.service, func(t *testing.T) {
-			img := readImage(t, svc.env+"_IMAGE")
-			cf, err := img.ConfigFile()
-			if err != nil {
-				t.Fatal(err)
-			}
-			files := walk(t, img)
-
-			if got, want := cf.Config.Entrypoint, []string{svc.entrypoint}; !slices.Equal(got, want) {
-				t.Errorf("entrypoint: got %q, want %q", got, want)
-			}
-			if f, ok := files[strings.TrimPrefix(svc.entrypoint, "/")]; !ok {
-				t.Errorf("no file at the entrypoint %s", svc.entrypoint)
-			} else {
-				if f.Typeflag != tar.TypeReg || f.Mode&0o111 == 0 || f.Uid != 0 || f.Mode&0o222 != 0 {
-					t.Errorf("entrypoint %s: type %c, mode %o, uid %d; want a root-owned, read-only executable", svc.entrypoint, f.Typeflag, f.Mode, f.Uid)
-				}
-				if got, want := elfMachine(t, f.body), machines[cf.Architecture]; got != want {
-					t.Errorf("entrypoint %s: ELF machine %v, want %v for a %s/%s image", svc.entrypoint, got, want, cf.OS, cf.Architecture)
-				}
-			}
-			if uid := userID(t, cf.Config.User); uid == 0 {
-				t.Errorf("user %q runs as root", cf.Config.User)
-			}
-			for _, p := range svc.ports {
-				if _, ok := cf.Config.ExposedPorts[p]; !ok {
-					t.Errorf("port %s not exposed: %v", p, cf.Config.ExposedPorts)
-				}
-			}
-			for _, l := range []string{"title", "source", "version", "revision"} {
-				if v := cf.Config.Labels["org.opencontainers.image."+l]; v == "" || v == "unknown" {
-					t.Errorf("label org.opencontainers.image.%s: got %q", l, v)
-				}
-			}
-			if got := cf.Config.Labels["org.opencontainers.image.title"]; got != svc.service {
-				t.Errorf("title label: got %q, want %q", got, svc.service)
-			}
-
-			// The rules_oci .digest output names the layout's image.
-			// (Reproducibility across builds is tools/reproducible's.)
-			digest := mustDigest(t, img)
+			idx := openLayout(t, svc.env+"_IMAGE")
+			// The rules_oci .digest output names the index, which is what
+			// :push pushes and //k8s pins. (Reproducibility across builds
+			// is tools/reproducible's.)
+			digest := mustDigest(t, idx)
 			if got := strings.TrimSpace(readRunfile(t, svc.env+"_DIGEST")); got != digest.String() {
 				t.Errorf("image.digest: got %s, want %s", got, digest)
 			}
-
-			// Each layer says which target made it, as rules_oci writes
-			// the history: the base's, then the service's.
-			var history []string
-			for _, h := range cf.History {
-				history = append(history, h.CreatedBy)
-			}
-			if want := []string{"bazel build //tools/oci:rootfs", "bazel build //go/cmd/" + svc.service + ":image_layer"}; !slices.Equal(history, want) {
-				t.Errorf("history: got %q, want %q", history, want)
+			images := platformImages(t, idx)
+			for _, p := range platforms {
+				t.Run(p.platform.Architecture, func(t *testing.T) {
+					checkServiceImage(t, svc, images[p.platform.String()], p.platform, p.machine)
+				})
 			}
 
-			// oci_load's tarball is a docker-archive of the same image.
+			// oci_load's tarball is a docker-archive of the image for the
+			// machine's architecture (image.bzl's native_image): this test
+			// is built for the same platform as :load.
+			native := "amd64"
+			if runtime.GOARCH == "arm64" {
+				native = "arm64"
+			}
 			tag, err := name.NewTag("bookstore/" + svc.service + ":dev")
 			if err != nil {
 				t.Fatal(err)
@@ -109,36 +87,123 @@ func TestServiceImages(t *testing.T) {
 			if err != nil {
 				t.Fatalf("docker-archive: %v", err)
 			}
-			if got, want := mustConfigName(t, fromTar), mustConfigName(t, img); got != want {
-				t.Errorf("docker-archive config: got %s, want %s", got, want)
-			}
-
-			// Layers are stored as the BUILD files make them: gzipped.
-			m, err := img.Manifest()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, l := range m.Layers {
-				if got, want := string(l.MediaType), "application/vnd.oci.image.layer.v1.tar+gzip"; got != want {
-					t.Errorf("layer %d: media type %s, want %s", i, got, want)
-				}
-			}
-
-			compressed, uncompressed := sizes(t, img)
-			t.Logf("%s: %s, %.1f MiB compressed, %.1f MiB uncompressed", svc.service, digest, mib(compressed), mib(uncompressed))
-			if compressed > maxCompressedSize {
-				t.Errorf("compressed size %.1f MiB, budget %.0f MiB", mib(compressed), mib(maxCompressedSize))
+			if got, want := mustConfigName(t, fromTar), mustConfigName(t, nativeImage(t, images, native)); got != want {
+				t.Errorf("docker-archive config: got %s, want the linux/%s image's %s", got, native, want)
 			}
 		})
+	}
+}
+
+// checkServiceImage holds one platform's image of a service to what the
+// build says of it.
+func checkServiceImage(t *testing.T, svc serviceImage, img v1.Image, p v1.Platform, machine elf.Machine) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cf.Platform(); !got.Equals(p) {
+		t.Errorf("config's platform: got %s, want %s", got, p.String())
+	}
+	files := walk(t, img)
+
+	if got, want := cf.Config.Entrypoint, []string{svc.entrypoint}; !slices.Equal(got, want) {
+		t.Errorf("entrypoint: got %q, want %q", got, want)
+	}
+	if f, ok := files[strings.TrimPrefix(svc.entrypoint, "/")]; !ok {
+		t.Errorf("no file at the entrypoint %s", svc.entrypoint)
+	} else {
+		if f.Typeflag != tar.TypeReg || f.Mode&0o111 == 0 || f.Uid != 0 || f.Mode&0o222 != 0 {
+			t.Errorf("entrypoint %s: type %c, mode %o, uid %d; want a root-owned, read-only executable", svc.entrypoint, f.Typeflag, f.Mode, f.Uid)
+		}
+		if got := elfMachine(t, f.body); got != machine {
+			t.Errorf("entrypoint %s: ELF machine %v, want %v for a %s image", svc.entrypoint, got, machine, p.String())
+		}
+	}
+	if uid := userID(t, cf.Config.User); uid == 0 {
+		t.Errorf("user %q runs as root", cf.Config.User)
+	}
+	for _, port := range svc.ports {
+		if _, ok := cf.Config.ExposedPorts[port]; !ok {
+			t.Errorf("port %s not exposed: %v", port, cf.Config.ExposedPorts)
+		}
+	}
+	for _, l := range []string{"title", "source", "version", "revision"} {
+		if v := cf.Config.Labels["org.opencontainers.image."+l]; v == "" || v == "unknown" {
+			t.Errorf("label org.opencontainers.image.%s: got %q", l, v)
+		}
+	}
+	if got := cf.Config.Labels["org.opencontainers.image.title"]; got != svc.service {
+		t.Errorf("title label: got %q, want %q", got, svc.service)
+	}
+
+	// Each layer says which target made it, as rules_oci writes the
+	// history: the base's, then the service's.
+	var history []string
+	for _, h := range cf.History {
+		history = append(history, h.CreatedBy)
+	}
+	want := []string{"bazel build //tools/oci:rootfs", fmt.Sprintf("bazel build //go/cmd/%s:image_%s_layer", svc.service, p.Architecture)}
+	if !slices.Equal(history, want) {
+		t.Errorf("history: got %q, want %q", history, want)
+	}
+
+	// Layers are stored as the BUILD files make them: gzipped.
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range m.Layers {
+		if got, want := string(l.MediaType), "application/vnd.oci.image.layer.v1.tar+gzip"; got != want {
+			t.Errorf("layer %d: media type %s, want %s", i, got, want)
+		}
+	}
+
+	compressed, uncompressed := sizes(t, img)
+	t.Logf("%s %s: %s, %.1f MiB compressed, %.1f MiB uncompressed", svc.service, p.String(), imageDigest(t, img), mib(compressed), mib(uncompressed))
+	if compressed > maxCompressedSize {
+		t.Errorf("compressed size %.1f MiB, budget %.0f MiB", mib(compressed), mib(maxCompressedSize))
+	}
+}
+
+// TestIndexes: each service's index lists exactly its two platforms, in
+// order, each naming the platform its image's config says.
+func TestIndexes(t *testing.T) {
+	var want []string
+	for _, p := range platforms {
+		want = append(want, p.platform.String())
+	}
+	for _, svc := range services {
+		layout := openLayout(t, svc.env+"_IMAGE")
+		idx, err := layout.ImageIndex(mustDigest(t, layout))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := idx.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range m.Manifests {
+			got = append(got, d.Platform.String())
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: index lists %q, want %q", svc.service, got, want)
+		}
 	}
 }
 
 // TestNothingSecretNorShell covers every image, the base included: no
 // private key and no shell may ship in any layer.
 func TestNothingSecretNorShell(t *testing.T) {
-	for _, env := range []string{"BASE_IMAGE", "RECOMMENDATIONS_IMAGE", "MARKETPLACE_IMAGE"} {
-		t.Run(env, func(t *testing.T) {
-			for path, f := range walk(t, readImage(t, env)) {
+	images := map[string]v1.Image{"base_amd64": readImage(t, "BASE_AMD64"), "base_arm64": readImage(t, "BASE_ARM64")}
+	for _, svc := range services {
+		for p, img := range platformImages(t, openLayout(t, svc.env+"_IMAGE")) {
+			images[svc.service+" "+p] = img
+		}
+	}
+	for name, img := range images {
+		t.Run(name, func(t *testing.T) {
+			for path, f := range walk(t, img) {
 				if problem := forbidden(path, f); problem != "" {
 					t.Errorf("%s: %s", path, problem)
 				}
@@ -171,8 +236,26 @@ func TestForbidden(t *testing.T) {
 	}
 }
 
+// TestBase: both bases (tools/oci) have the same files, each for its
+// platform.
 func TestBase(t *testing.T) {
-	files := walk(t, readImage(t, "BASE_IMAGE"))
+	for _, p := range platforms {
+		env := "BASE_" + strings.ToUpper(p.platform.Architecture)
+		t.Run(p.platform.Architecture, func(t *testing.T) {
+			img := readImage(t, env)
+			cf, err := img.ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cf.Platform(); !got.Equals(p.platform) {
+				t.Errorf("platform: got %s, want %s", got, p.platform.String())
+			}
+			checkBaseFiles(t, walk(t, img))
+		})
+	}
+}
+
+func checkBaseFiles(t *testing.T, files map[string]file) {
 	tests := []struct {
 		path string
 		typ  byte
@@ -312,13 +395,21 @@ func sizes(t *testing.T, img v1.Image) (compressed, uncompressed int64) {
 // owner and mtime, and stamp every entry with the portable mtime
 // (2000-01-01); a change in either shows up here as a diff.
 func TestLayerListings(t *testing.T) {
-	for _, tt := range []struct{ env, layer, listing string }{
-		{"BASE_IMAGE", "rootfs", "testdata/rootfs.listing"},
-		{"RECOMMENDATIONS_IMAGE", "recommendations", "testdata/recommendations_layer.listing"},
-		{"MARKETPLACE_IMAGE", "marketplace", "testdata/marketplace_layer.listing"},
-	} {
-		t.Run(tt.layer, func(t *testing.T) {
-			layers, err := readImage(t, tt.env).Layers()
+	tests := []struct{ name, listing string }{
+		{"base_amd64", "testdata/rootfs.listing"},
+		{"base_arm64", "testdata/rootfs.listing"},
+	}
+	images := map[string]v1.Image{"base_amd64": readImage(t, "BASE_AMD64"), "base_arm64": readImage(t, "BASE_ARM64")}
+	for _, svc := range services {
+		for _, p := range platforms {
+			name := svc.service + "_" + p.platform.Architecture
+			images[name] = platformImages(t, openLayout(t, svc.env+"_IMAGE"))[p.platform.String()]
+			tests = append(tests, struct{ name, listing string }{name, "testdata/" + svc.service + "_layer.listing"})
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			layers, err := images[tt.name].Layers()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -357,9 +448,6 @@ func listing(t *testing.T, l v1.Layer) string {
 	}
 }
 
-// machines is the ELF machine of a binary for each image architecture.
-var machines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
-
 // elfMachine is the machine a binary is built for, whatever the host that
 // built it.
 func elfMachine(t *testing.T, b []byte) elf.Machine {
@@ -385,10 +473,10 @@ func userID(t *testing.T, user string) int {
 	return id
 }
 
-// readImage opens the oci_image layout named by an environment variable.
+// openLayout opens the OCI layout named by an environment variable.
 // go-containerregistry refuses to read blobs through symlinks, which is what
 // a runfiles tree is made of, so the layout is copied first.
-func readImage(t *testing.T, env string) v1.Image {
+func openLayout(t *testing.T, env string) v1.ImageIndex {
 	t.Helper()
 	src := rlocation(t, env)
 	dst := t.TempDir()
@@ -413,18 +501,80 @@ func readImage(t *testing.T, env string) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := idx.IndexManifest()
+	return idx
+}
+
+// only is the one manifest of a layout that rules_oci made: an image, or an
+// image index.
+func only(t *testing.T, layout v1.ImageIndex) v1.Descriptor {
+	t.Helper()
+	m, err := layout.IndexManifest()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(m.Manifests) != 1 {
-		t.Fatalf("%s: %d manifests, want 1", env, len(m.Manifests))
+		t.Fatalf("%d manifests in the layout, want 1", len(m.Manifests))
 	}
-	img, err := idx.Image(m.Manifests[0].Digest)
+	return m.Manifests[0]
+}
+
+// readImage opens the oci_image layout named by an environment variable.
+func readImage(t *testing.T, env string) v1.Image {
+	t.Helper()
+	layout := openLayout(t, env)
+	img, err := layout.Image(only(t, layout).Digest)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return img
+}
+
+// mustDigest is the digest of the index in an oci_image_index layout.
+func mustDigest(t *testing.T, layout v1.ImageIndex) v1.Hash {
+	t.Helper()
+	d := only(t, layout)
+	if !d.MediaType.IsIndex() {
+		t.Fatalf("the layout holds a %s, want an image index", d.MediaType)
+	}
+	return d.Digest
+}
+
+// platformImages are the images of an oci_image_index layout's index, by
+// platform ("linux/arm64/v8").
+func platformImages(t *testing.T, layout v1.ImageIndex) map[string]v1.Image {
+	t.Helper()
+	idx, err := layout.ImageIndex(mustDigest(t, layout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := map[string]v1.Image{}
+	for _, d := range m.Manifests {
+		if d.Platform == nil {
+			t.Fatalf("index entry %s names no platform", d.Digest)
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		images[d.Platform.String()] = img
+	}
+	return images
+}
+
+// nativeImage is the image for linux/arch among images.
+func nativeImage(t *testing.T, images map[string]v1.Image, arch string) v1.Image {
+	t.Helper()
+	for _, p := range platforms {
+		if p.platform.Architecture == arch {
+			return images[p.platform.String()]
+		}
+	}
+	t.Fatalf("no image for %s", arch)
+	return nil
 }
 
 func rlocation(t *testing.T, env string) string {
@@ -445,7 +595,7 @@ func readRunfile(t *testing.T, env string) string {
 	return string(b)
 }
 
-func mustDigest(t *testing.T, img v1.Image) v1.Hash {
+func imageDigest(t *testing.T, img v1.Image) v1.Hash {
 	t.Helper()
 	d, err := img.Digest()
 	if err != nil {

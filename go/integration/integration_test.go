@@ -71,11 +71,11 @@ func testPage(t *testing.T, mode string) {
 			"-tls-cert=" + certFile(t, "marketplace.pem"), "-tls-key=" + certFile(t, "marketplace.key")}
 	}
 	recs := start(t, "RECOMMENDATIONS_BIN", append([]string{"-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0"}, recsTLS...)...)
-	recsAddrs := recs.listenAddrs("api", "admin")
+	recsAddrs := recs.ListenAddrs(startupLimit, "api", "admin")
 	recsAddr := recsAddrs["api"]
 	market := start(t, "MARKETPLACE_BIN", append([]string{"-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0",
 		"-recommendations-host=" + recsAddr, "-recommendations-timeout=1s"}, marketTLS...)...)
-	marketAddrs := market.listenAddrs("page", "admin")
+	marketAddrs := market.ListenAddrs(startupLimit, "page", "admin")
 	base := "http://" + marketAddrs["page"]
 
 	eventually(t, 10*time.Second, "marketplace ready", func() bool {
@@ -117,7 +117,7 @@ func testPage(t *testing.T, mode string) {
 		}
 	}
 
-	if got := recs.terminate(15 * time.Second); got != 0 {
+	if got := recs.Terminate(15 * time.Second); got != 0 {
 		t.Errorf("recommendations exit code: got %d, want 0", got)
 	}
 	code, body = getPage(t, base+"/")
@@ -128,13 +128,13 @@ func testPage(t *testing.T, mode string) {
 		t.Errorf("readyz with recommendations down: got %d, want 503", code)
 	}
 
-	start(t, "RECOMMENDATIONS_BIN", append([]string{"-grpc-addr=" + recsAddr, "-admin-addr=127.0.0.1:0"}, recsTLS...)...).listenAddrs("api", "admin")
+	start(t, "RECOMMENDATIONS_BIN", append([]string{"-grpc-addr=" + recsAddr, "-admin-addr=127.0.0.1:0"}, recsTLS...)...).ListenAddrs(startupLimit, "api", "admin")
 	eventually(t, 10*time.Second, "page recovers without restarting marketplace", func() bool {
 		_, body := getPage(t, base+"/")
 		return strings.Count(body, "<li>") == 3
 	})
 
-	if got := market.terminate(15 * time.Second); got != 0 {
+	if got := market.Terminate(15 * time.Second); got != 0 {
 		t.Errorf("marketplace exit code: got %d, want 0", got)
 	}
 }
@@ -156,7 +156,7 @@ func healthCheck(t *testing.T, addr string) codes.Code {
 func TestSIGTERM_InFlightCallSucceeds(t *testing.T) {
 	const grace = 5 * time.Second
 	recs := start(t, "RECOMMENDATIONS_BIN", "-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0", "-extra-latency=1s", "-shutdown-grace="+grace.String())
-	conn, err := grpc.NewClient(recs.listenAddrs("api", "admin")["api"], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(recs.ListenAddrs(startupLimit, "api", "admin")["api"], grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,14 +174,14 @@ func TestSIGTERM_InFlightCallSucceeds(t *testing.T) {
 	}()
 	// The call sleeps 1s on the server; SIGTERM lands in the middle of it.
 	time.Sleep(300 * time.Millisecond)
-	if got := recs.terminate(grace); got != 0 {
+	if got := recs.Terminate(grace); got != 0 {
 		t.Errorf("exit code: got %d, want 0", got)
 	}
 	r := <-called
 	if r.err != nil || len(r.resp.GetBooks()) != 3 {
 		t.Errorf("in-flight call: got (%v, %v), want 3 books", r.resp.GetBooks(), r.err)
 	}
-	if !strings.Contains(recs.logText(), `"msg":"gRPC server drained"`) {
-		t.Errorf("logs do not show a graceful drain:\n%s", recs.logText())
+	if !strings.Contains(recs.Logs(), `"msg":"gRPC server drained"`) {
+		t.Errorf("logs do not show a graceful drain:\n%s", recs.Logs())
 	}
 }

@@ -49,13 +49,13 @@ func TestSIGTERM_UnderLoad_NothingFails(t *testing.T) {
 	// The replicas share a port on the two loopback addresses that
 	// "localhost" resolves to, as pods share a port behind one DNS name.
 	a := start(t, "RECOMMENDATIONS_BIN", append(recsFlags, "-grpc-addr=127.0.0.1:0")...)
-	aAddrs := a.listenAddrs("api", "admin")
+	aAddrs := a.ListenAddrs(startupLimit, "api", "admin")
 	_, port, _ := net.SplitHostPort(aAddrs["api"])
 	b := start(t, "RECOMMENDATIONS_BIN", append(recsFlags, "-grpc-addr=[::1]:"+port)...)
-	bAddrs := b.listenAddrs("api", "admin")
+	bAddrs := b.ListenAddrs(startupLimit, "api", "admin")
 	market := start(t, "MARKETPLACE_BIN", "-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0",
 		"-recommendations-host=dns:///localhost:"+port, "-recommendations-timeout=2s")
-	marketAddrs := market.listenAddrs("page", "admin")
+	marketAddrs := market.ListenAddrs(startupLimit, "page", "admin")
 	page := "http://" + marketAddrs["page"] + "/?category=mystery"
 
 	eventually(t, 10*time.Second, "both replicas serve the page", func() bool {
@@ -70,7 +70,7 @@ func TestSIGTERM_UnderLoad_NothingFails(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	servedByA := calls(t, aAddrs["admin"], "grpc_server_handled_total", true)
 	sent := time.Now()
-	if got := a.terminate(grace); got != 0 {
+	if got := a.Terminate(grace); got != 0 {
 		t.Errorf("replica's exit code after SIGTERM: got %d, want 0", got)
 	}
 	exitedAfter := time.Since(sent)
@@ -95,8 +95,8 @@ func TestSlowRecommendations_PageAnswersAtTheDeadline(t *testing.T) {
 	const deadline = 300 * time.Millisecond
 	recs := start(t, "RECOMMENDATIONS_BIN", "-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0", "-extra-latency=5s")
 	market := start(t, "MARKETPLACE_BIN", "-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0",
-		"-recommendations-host="+recs.listenAddrs("api", "admin")["api"], "-recommendations-timeout="+deadline.String())
-	page := "http://" + market.listenAddrs("page", "admin")["page"] + "/"
+		"-recommendations-host="+recs.ListenAddrs(startupLimit, "api", "admin")["api"], "-recommendations-timeout="+deadline.String())
+	page := "http://" + market.ListenAddrs(startupLimit, "page", "admin")["page"] + "/"
 
 	began := time.Now()
 	code, body := getPage(t, page)
@@ -117,10 +117,10 @@ func TestSlowRecommendations_PageAnswersAtTheDeadline(t *testing.T) {
 // without restarting Marketplace, and the time that takes is reported.
 func TestKilledRecommendations_PagesDegradeThenRecover(t *testing.T) {
 	recs := start(t, "RECOMMENDATIONS_BIN", "-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0")
-	addr := recs.listenAddrs("api", "admin")["api"]
+	addr := recs.ListenAddrs(startupLimit, "api", "admin")["api"]
 	market := start(t, "MARKETPLACE_BIN", "-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0",
 		"-recommendations-host="+addr, "-recommendations-timeout=1s")
-	page := "http://" + market.listenAddrs("page", "admin")["page"] + "/"
+	page := "http://" + market.ListenAddrs(startupLimit, "page", "admin")["page"] + "/"
 	eventually(t, 10*time.Second, "a full page", func() bool {
 		_, body := getPage(t, page)
 		return strings.Count(body, "<li>") == 3
@@ -128,10 +128,10 @@ func TestKilledRecommendations_PagesDegradeThenRecover(t *testing.T) {
 
 	wait := pageLoad(t, page, loadgen.Config{Concurrency: 4, Rate: 100, Duration: 3 * time.Second})
 	time.Sleep(500 * time.Millisecond)
-	recs.kill()
+	recs.Kill()
 	time.Sleep(time.Second)
 	restarted := time.Now()
-	start(t, "RECOMMENDATIONS_BIN", "-grpc-addr="+addr, "-admin-addr=127.0.0.1:0").listenAddrs("api", "admin")
+	start(t, "RECOMMENDATIONS_BIN", "-grpc-addr="+addr, "-admin-addr=127.0.0.1:0").ListenAddrs(startupLimit, "api", "admin")
 	eventually(t, 15*time.Second, "the page recovers without restarting Marketplace", func() bool {
 		_, body := getPage(t, page)
 		return strings.Count(body, "<li>") == 3

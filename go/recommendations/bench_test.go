@@ -23,7 +23,7 @@ import (
 // off) against a bare grpc.Server with the same service, over an in-memory
 // connection. The chain's cost is the difference of the two ns/op:
 //
-//	tools/bazel run -c opt --@rules_go//go/config:race=false //go/recommendations:recommendations_test -- \
+//	tools/bazel run -c opt --//tools/go:race=false //go/recommendations:recommendations_test -- \
 //	  -test.run='^$' -test.bench=ServerChain -test.benchmem -test.count=8
 func BenchmarkServerChain(b *testing.B) {
 	svc := NewService(DefaultCatalog())
@@ -52,7 +52,7 @@ func BenchmarkServerChain(b *testing.B) {
 // loopback TCP, in plaintext and with mutual TLS (certificates from //certs),
 // on one long-lived connection as Marketplace uses it. Compare the ns/op:
 //
-//	tools/bazel run -c opt --@rules_go//go/config:race=false //go/recommendations:recommendations_test -- \
+//	tools/bazel run -c opt --//tools/go:race=false //go/recommendations:recommendations_test -- \
 //	  -test.run='^$' -test.bench=Transport -test.benchmem -test.count=8
 func BenchmarkTransport(b *testing.B) {
 	certs := func(name string) string {

@@ -1,0 +1,94 @@
+// Package emulated_test runs the binaries of every platform the images are
+// built for (tools/oci/image.bzl): the machine's own natively, the other
+// under user-mode QEMU. Each Recommendations must answer a gRPC health
+// check, and the Marketplace of the same architecture must serve its page
+// with books from it, all on loopback.
+package emulated_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bazelbuild/rules_go/go/runfiles"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/onlinebooks/bookstore/go/e2etest"
+	"github.com/onlinebooks/bookstore/go/processtest"
+)
+
+// startupLimit bounds a binary's start; under emulation it takes seconds.
+const startupLimit = time.Minute
+
+// architectures are the images' architectures, each with the variable that
+// names its user-mode emulator (qemu-user's binary for that CPU).
+var architectures = []struct{ goarch, emulatorEnv string }{
+	{"amd64", "QEMU_X86_64"},
+	{"arm64", "QEMU_AARCH64"},
+}
+
+func TestBinariesServe(t *testing.T) {
+	for _, arch := range architectures {
+		t.Run(arch.goarch, func(t *testing.T) {
+			start := starter(t, arch.goarch, arch.emulatorEnv)
+			recs := start("RECOMMENDATIONS", "-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0")
+			recsAddrs := recs.ListenAddrs(startupLimit, "api", "admin")
+			if got, want := health(t, recsAddrs["admin"]), healthpb.HealthCheckResponse_SERVING; got != want {
+				t.Errorf("recommendations health: got %s, want %s", got, want)
+			}
+
+			market := start("MARKETPLACE", "-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0",
+				"-recommendations-host="+recsAddrs["api"], "-recommendations-timeout=5s")
+			e2etest.CheckBooks(t, "http://"+market.ListenAddrs(startupLimit, "page", "admin")["page"])
+		})
+	}
+}
+
+// starter returns how to start a service's binary for goarch, named by
+// <SERVICE>_<GOARCH> (BUILD.bazel): directly on a machine of that
+// architecture, else under the emulator that emulatorEnv names.
+func starter(t *testing.T, goarch, emulatorEnv string) func(service string, args ...string) *processtest.Process {
+	t.Helper()
+	var emulator string
+	if goarch != runtime.GOARCH {
+		emulator = os.Getenv(emulatorEnv)
+		if emulator == "" {
+			t.Fatalf("%s is not set: it names user-mode QEMU for linux/%s (Debian's qemu-user), which runs this machine's %s binaries; tools/offline.bazelrc sets it for tools/test", emulatorEnv, goarch, goarch)
+		}
+	}
+	return func(service string, args ...string) *processtest.Process {
+		t.Helper()
+		env := fmt.Sprintf("%s_%s", service, strings.ToUpper(goarch))
+		bin, err := runfiles.Rlocation(os.Getenv(env))
+		if err != nil {
+			t.Fatalf("%s: %v", env, err)
+		}
+		if emulator == "" {
+			return processtest.Start(t, bin, args...)
+		}
+		return processtest.Start(t, emulator, append([]string{bin}, args...)...)
+	}
+}
+
+// health is the gRPC health status a plaintext admin listener reports.
+func health(t *testing.T, addr string) healthpb.HealthCheckResponse_ServingStatus {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatalf("health check on %s: %v", addr, err)
+	}
+	return resp.GetStatus()
+}
