@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/onlinebooks/bookstore/go/e2etest"
 	"github.com/onlinebooks/bookstore/go/kubedeploy"
@@ -186,33 +189,47 @@ func TestCluster(t *testing.T) {
 	}
 }
 
-// relabel pushes the image at ref again with one more label, which makes a
-// new image (a new digest) of the same binary, and returns its reference.
+// relabel pushes the image index at ref again with one more label on each
+// of its images, which makes new images of the same binaries and a new
+// index (new digests) for the same platforms, and returns its reference.
 func relabel(t *testing.T, ref, key, value string) string {
 	t.Helper()
 	digest, err := name.NewDigest(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := remote.Image(digest, remote.WithContext(t.Context()))
+	idx, err := remote.Index(digest, remote.WithContext(t.Context()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := img.ConfigFile()
+	m, err := idx.IndexManifest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := cfg.Config.DeepCopy()
-	c.Labels[key] = value
-	if img, err = mutate.Config(img, *c); err != nil {
-		t.Fatal(err)
+	var images []mutate.IndexAddendum
+	for _, d := range m.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cfg.Config.DeepCopy()
+		c.Labels[key] = value
+		if img, err = mutate.Config(img, *c); err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: d.Platform}})
 	}
-	d, err := img.Digest()
+	relabelled := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), images...)
+	d, err := relabelled.Digest()
 	if err != nil {
 		t.Fatal(err)
 	}
 	updated := digest.Context().Digest(d.String())
-	if err := remote.Write(updated, img, remote.WithContext(t.Context())); err != nil {
+	if err := remote.WriteIndex(updated, relabelled, remote.WithContext(t.Context())); err != nil {
 		t.Fatal(err)
 	}
 	return updated.String()

@@ -68,7 +68,7 @@ func TestServiceImages(t *testing.T) {
 			images := platformImages(t, idx)
 			for _, p := range platforms {
 				t.Run(p.platform.Architecture, func(t *testing.T) {
-					checkServiceImage(t, svc, images[p.platform.String()], p.platform, p.machine)
+					checkServiceImage(t, svc, platformImage(t, images, p.platform), p.platform, p.machine)
 				})
 			}
 
@@ -184,6 +184,9 @@ func TestIndexes(t *testing.T) {
 		}
 		var got []string
 		for _, d := range m.Manifests {
+			if d.Platform == nil {
+				t.Fatalf("%s: index entry %s names no platform", svc.service, d.Digest)
+			}
 			got = append(got, d.Platform.String())
 		}
 		if !slices.Equal(got, want) {
@@ -401,10 +404,11 @@ func TestLayerListings(t *testing.T) {
 	}
 	images := map[string]v1.Image{"base_amd64": readImage(t, "BASE_AMD64"), "base_arm64": readImage(t, "BASE_ARM64")}
 	for _, svc := range services {
+		byPlatform := platformImages(t, openLayout(t, svc.env+"_IMAGE"))
 		for _, p := range platforms {
-			name := svc.service + "_" + p.platform.Architecture
-			images[name] = platformImages(t, openLayout(t, svc.env+"_IMAGE"))[p.platform.String()]
-			tests = append(tests, struct{ name, listing string }{name, "testdata/" + svc.service + "_layer.listing"})
+			image := svc.service + "_" + p.platform.Architecture
+			images[image] = platformImage(t, byPlatform, p.platform)
+			tests = append(tests, struct{ name, listing string }{image, "testdata/" + svc.service + "_layer.listing"})
 		}
 	}
 	for _, tt := range tests {
@@ -565,15 +569,25 @@ func platformImages(t *testing.T, layout v1.ImageIndex) map[string]v1.Image {
 	return images
 }
 
+// platformImage is the image for p among images, which must have one.
+func platformImage(t *testing.T, images map[string]v1.Image, p v1.Platform) v1.Image {
+	t.Helper()
+	img, ok := images[p.String()]
+	if !ok {
+		t.Fatalf("no image for %s in the index", p.String())
+	}
+	return img
+}
+
 // nativeImage is the image for linux/arch among images.
 func nativeImage(t *testing.T, images map[string]v1.Image, arch string) v1.Image {
 	t.Helper()
 	for _, p := range platforms {
 		if p.platform.Architecture == arch {
-			return images[p.platform.String()]
+			return platformImage(t, images, p.platform)
 		}
 	}
-	t.Fatalf("no image for %s", arch)
+	t.Fatalf("no platform for %s", arch)
 	return nil
 }
 

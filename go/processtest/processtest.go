@@ -18,19 +18,20 @@ import (
 
 // Process is a binary started for a test.
 type Process struct {
-	t     *testing.T
-	cmd   *exec.Cmd
-	addrs chan listener // from its "serving ..." log lines
-	done  chan struct{}
-	mu    sync.Mutex
-	logs  bytes.Buffer
+	t      *testing.T
+	cmd    *exec.Cmd
+	addrs  chan listener // from its "serving ..." log lines
+	done   chan struct{} // closed when its standard error is closed
+	exited chan struct{} // closed when it has exited; then cmd.ProcessState is set
+	mu     sync.Mutex
+	logs   bytes.Buffer
 }
 
 // Start runs the program at path with args, and stops it when the test
 // ends if the test has not. On a failure the test log shows what it logged.
 func Start(t *testing.T, path string, args ...string) *Process {
 	t.Helper()
-	p := &Process{t: t, cmd: exec.Command(path, args...), addrs: make(chan listener, 4), done: make(chan struct{})}
+	p := &Process{t: t, cmd: exec.Command(path, args...), addrs: make(chan listener, 4), done: make(chan struct{}), exited: make(chan struct{})}
 	p.cmd.Env = []string{} // only flags configure it, whatever the test's environment says
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -40,10 +41,18 @@ func Start(t *testing.T, path string, args ...string) *Process {
 		t.Fatal(err)
 	}
 	go p.readLogs(stderr)
+	// The one Wait, once its logs are read (Wait closes the pipe).
+	go func() {
+		<-p.done
+		p.cmd.Wait()
+		close(p.exited)
+	}()
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
+		select {
+		case <-p.exited:
+		default:
 			p.cmd.Process.Kill()
-			p.cmd.Wait()
+			<-p.exited
 		}
 		if t.Failed() {
 			t.Logf("%s logs:\n%s", path, p.Logs())
@@ -102,10 +111,8 @@ func (p *Process) Terminate(limit time.Duration) int {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		p.t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { <-p.done; exited <- p.cmd.Wait() }()
 	select {
-	case <-exited:
+	case <-p.exited:
 		return p.cmd.ProcessState.ExitCode()
 	case <-time.After(limit):
 		p.t.Fatalf("process still running %s after SIGTERM", limit)
@@ -120,6 +127,5 @@ func (p *Process) Kill() {
 	if err := p.cmd.Process.Kill(); err != nil {
 		p.t.Fatal(err)
 	}
-	<-p.done
-	p.cmd.Wait()
+	<-p.exited
 }

@@ -12,8 +12,9 @@ def go_test(name, **kwargs):
     The race detector needs cgo, hence a C toolchain for the target
     platform: the host's own is there, one for another platform (a
     cross-build with --platforms=@rules_go//go/toolchain:linux_arm64) is
-    not. A flag for the whole build (--@rules_go//go/config:race) cannot
-    tell the two apart; a select on the target platform can. Tests with
+    not, nor on a platform that turns cgo off. A flag for the whole build
+    (--@rules_go//go/config:race) cannot tell these apart; a select on the
+    target platform can. Tests with
     pure = "on" (no cgo) keep race off, and --//tools/go:race=false turns
     it off for all (benchmarks).
 
@@ -23,6 +24,7 @@ def go_test(name, **kwargs):
     """
     if kwargs.get("pure") != "on" and "race" not in kwargs:
         kwargs["race"] = select({
+            Label("//tools/go:race_on_host_cgo_off"): "auto",
             Label("//tools/go:race_on_host"): "on",
             "//conditions:default": "auto",
         })

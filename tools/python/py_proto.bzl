@@ -137,12 +137,13 @@ _py_grpc_proto_library = rule(
     },
 )
 
-def py_grpc_proto_library(name, proto, **kwargs):
+def py_grpc_proto_library(name, proto, target_compatible_with = [], **kwargs):
     """Python messages, gRPC stubs and their .pyi type stubs for one proto_library.
 
     Args:
       name: the target.
       proto: the proto_library.
+      target_compatible_with: constraints beyond the two below.
       **kwargs: common attributes (visibility, tags, testonly).
     """
     _py_grpc_proto_library(
@@ -150,7 +151,7 @@ def py_grpc_proto_library(name, proto, **kwargs):
         proto = proto,
         # Skipped, with whatever depends on it, where no generators are
         # named, and in a cross-build (HOST_ONLY).
-        target_compatible_with = select({
+        target_compatible_with = target_compatible_with + select({
             Label("//tools/python:no_generators"): ["@platforms//:incompatible"],
             "//conditions:default": [],
         }) + HOST_ONLY,

@@ -8,6 +8,7 @@ package emulated_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"runtime"
 	"strings"
@@ -45,7 +46,12 @@ func TestBinariesServe(t *testing.T) {
 
 			market := start("MARKETPLACE", "-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0",
 				"-recommendations-host="+recsAddrs["api"], "-recommendations-timeout=5s")
-			e2etest.CheckBooks(t, "http://"+market.ListenAddrs(startupLimit, "page", "admin")["page"])
+			base := "http://" + market.ListenAddrs(startupLimit, "page", "admin")["page"]
+			// Ready once its first call to Recommendations went through.
+			if !e2etest.Eventually(startupLimit, func() bool { code, _ := e2etest.Get(base + "/readyz"); return code == http.StatusOK }) {
+				t.Fatalf("marketplace /readyz not 200 within %s", startupLimit)
+			}
+			e2etest.CheckBooks(t, base)
 		})
 	}
 }
