@@ -50,26 +50,28 @@ def leaf(name, ca, extensions, subject, client_name = "", not_before = None, not
     """
     validity = "-days 825"
     if not_before or not_after:
+        if not (not_before and not_after):
+            fail("%s: give both not_before and not_after, or neither" % name)
         validity = "-not_before %s -not_after %s" % (not_before, not_after)
     native.genrule(
         name = name,
         srcs = ["openssl.cnf", ca + ".pem", ca + ".key"],
         outs = [name + ".pem", name + ".key"],
+        # The request goes from req to x509 through a pipe: no file beyond
+        # the declared outputs.
         cmd = " && ".join([
+            "set -o pipefail",
             # x509 has no -config: OPENSSL_CONF keeps it off any system default.
             "export OPENSSL_CONF=$(execpath openssl.cnf) CLIENT_NAME=%s" % (client_name or "none"),
             " ".join([
                 "$(execpath %s) req -new -config $(execpath openssl.cnf)" % _OPENSSL,
                 "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc",
-                "-subj '%s' -keyout $(execpath %s.key) -out $(RULEDIR)/%s.csr" % (subject, name, name),
-            ]),
-            " ".join([
-                "$(execpath %s) x509 -req -in $(RULEDIR)/%s.csr" % (_OPENSSL, name),
+                "-subj '%s' -keyout $(execpath %s.key) |" % (subject, name),
+                "$(execpath %s) x509 -req" % _OPENSSL,
                 "-CA $(execpath %s.pem) -CAkey $(execpath %s.key)" % (ca, ca),
                 "-extfile $(execpath openssl.cnf) -extensions %s %s" % (extensions, validity),
                 "-out $(execpath %s.pem)" % name,
             ]),
-            "rm $(RULEDIR)/%s.csr" % name,
         ]),
         tools = [_OPENSSL],
         **kwargs

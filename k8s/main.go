@@ -74,6 +74,10 @@ func parse(args []string) (string, kubedeploy.Deployment, error) {
 	if err := fs.Parse(args[1:]); err != nil {
 		return "", d, err
 	}
+	// A flag after a stray argument would be dropped without a word.
+	if fs.NArg() > 0 {
+		return "", d, fmt.Errorf("k8s %s: unexpected arguments %q (flags only)", command, fs.Args())
+	}
 
 	d.Registry, d.RolloutTimeout = *registry, *timeout
 	for _, m := range manifests {

@@ -83,3 +83,31 @@ func TestManifests_MountedSecretsAreCreated(t *testing.T) {
 		t.Errorf("%d Secret volumes for %d Secrets created, want one each", mounted, len(created))
 	}
 }
+
+// Flags only: what follows a stray argument (a second `--`, say) would
+// otherwise be dropped without a word.
+func TestParse_ArgumentsBeyondFlags(t *testing.T) {
+	flags := strings.Fields(os.Getenv("K8S_ARGS"))
+	tests := []struct {
+		extra   []string
+		wantErr string
+	}{
+		{[]string{"-context", "c"}, ""},
+		{[]string{"--", "-context", "c"}, `unexpected arguments ["-context" "c"]`},
+		{[]string{"extra"}, `unexpected arguments ["extra"]`},
+	}
+	for _, tt := range tests {
+		args := append(append([]string{"show"}, flags...), tt.extra...)
+		_, _, err := parse(args)
+		if got := errString(err); tt.wantErr == "" && got != "" || !strings.Contains(got, tt.wantErr) {
+			t.Errorf("parse(show K8S_ARGS %q): got error %q, want one containing %q", tt.extra, got, tt.wantErr)
+		}
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

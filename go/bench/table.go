@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Target ratios (issue 8): what the numbers must show, each measured as a
-// ratio within one run.
+// Target ratios: what the numbers must show, each measured as a ratio
+// within one run.
 const (
 	minChainRatio = 0.85 // full chain's throughput over chain off's
 	minMTLSRatio  = 0.7  // mTLS throughput over plaintext's
