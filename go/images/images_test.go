@@ -173,15 +173,7 @@ func TestIndexes(t *testing.T) {
 		want = append(want, p.platform.String())
 	}
 	for _, svc := range services {
-		layout := openLayout(t, svc.env+"_IMAGE")
-		idx, err := layout.ImageIndex(mustDigest(t, layout))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := idx.IndexManifest()
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, m := index(t, openLayout(t, svc.env+"_IMAGE"))
 		var got []string
 		for _, d := range m.Manifests {
 			if d.Platform == nil {
@@ -543,9 +535,8 @@ func mustDigest(t *testing.T, layout v1.ImageIndex) v1.Hash {
 	return d.Digest
 }
 
-// platformImages are the images of an oci_image_index layout's index, by
-// platform ("linux/arm64/v8").
-func platformImages(t *testing.T, layout v1.ImageIndex) map[string]v1.Image {
+// index is the image index of an oci_image_index layout, and its manifest.
+func index(t *testing.T, layout v1.ImageIndex) (v1.ImageIndex, *v1.IndexManifest) {
 	t.Helper()
 	idx, err := layout.ImageIndex(mustDigest(t, layout))
 	if err != nil {
@@ -555,6 +546,14 @@ func platformImages(t *testing.T, layout v1.ImageIndex) map[string]v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return idx, m
+}
+
+// platformImages are the images of an oci_image_index layout's index, by
+// platform ("linux/arm64/v8").
+func platformImages(t *testing.T, layout v1.ImageIndex) map[string]v1.Image {
+	t.Helper()
+	idx, m := index(t, layout)
 	images := map[string]v1.Image{}
 	for _, d := range m.Manifests {
 		if d.Platform == nil {
