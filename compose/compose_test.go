@@ -25,6 +25,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/onlinebooks/bookstore/go/e2etest"
+	"github.com/onlinebooks/bookstore/go/marketplace"
 )
 
 // services are the images under test, by the prefix of their environment
@@ -112,8 +113,8 @@ func TestCompose(t *testing.T) {
 
 	compose("stop", "recommendations")
 	code, body := e2etest.Get(base + "/?category=mystery")
-	if code != http.StatusOK || !strings.Contains(body, e2etest.UnavailableNotice) {
-		t.Errorf("recommendations stopped: got %d, want 200 with %q:\n%s", code, e2etest.UnavailableNotice, body)
+	if code != http.StatusOK || !strings.Contains(body, marketplace.UnavailableNotice) {
+		t.Errorf("recommendations stopped: got %d, want 200 with %q:\n%s", code, marketplace.UnavailableNotice, body)
 	}
 	if code, _ := e2etest.Get(base + "/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("readyz with recommendations stopped: got %d, want 503", code)

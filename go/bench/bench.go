@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/onlinebooks/bookstore/go/loadgen"
+	"github.com/onlinebooks/bookstore/go/marketplace"
 	"github.com/onlinebooks/bookstore/go/tlsconfig"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
@@ -148,7 +149,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	marketFlags := []string{"-admin-addr=127.0.0.1:0", "-recommendations-host=" + procs[ChainPlaintext].addrs["api"], "-recommendations-timeout=5s"}
 	pageOp := func(url string, concurrency int) loadgen.Op {
-		return loadgen.PageOp(loadgen.HTTPClient(concurrency), url, []byte(loadgen.UnavailableNotice), 5*time.Second)
+		return loadgen.PageOp(loadgen.HTTPClient(concurrency), url, []byte(marketplace.UnavailableNotice), 5*time.Second)
 	}
 	marketStartUp, err := startUpTime(cfg.Marketplace, marketFlags, "-http-addr=", func(addr string) loadgen.Op {
 		return pageOp("http://"+addr+"/", 1)

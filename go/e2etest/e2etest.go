@@ -13,12 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onlinebooks/bookstore/go/marketplace"
 	"github.com/onlinebooks/bookstore/go/recommendations"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
-
-// UnavailableNotice is what the page says when Recommendations did not answer.
-const UnavailableNotice = "Recommendations are unavailable right now"
 
 var item = regexp.MustCompile(`<li>([^<]*)`)
 
@@ -52,7 +50,7 @@ func MysteryBooks(body string) string {
 	if err != nil {
 		return err.Error()
 	}
-	if strings.Contains(body, UnavailableNotice) {
+	if strings.Contains(body, marketplace.UnavailableNotice) {
 		return "the page says recommendations are unavailable"
 	}
 	items := item.FindAllStringSubmatch(body, -1)

@@ -17,10 +17,9 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/onlinebooks/bookstore/go/marketplace"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
-
-const unavailableNotice = "Recommendations are unavailable right now"
 
 func getPage(t *testing.T, url string) (int, string) {
 	t.Helper()
@@ -121,7 +120,7 @@ func testPage(t *testing.T, mode string) {
 		t.Errorf("recommendations exit code: got %d, want 0", got)
 	}
 	code, body = getPage(t, base+"/")
-	if code != http.StatusOK || !strings.Contains(body, unavailableNotice) {
+	if code != http.StatusOK || !strings.Contains(body, marketplace.UnavailableNotice) {
 		t.Errorf("with recommendations down: got %d, want 200 with the notice:\n%s", code, body)
 	}
 	if code, _ := getPage(t, base+"/readyz"); code != http.StatusServiceUnavailable {

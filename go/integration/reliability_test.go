@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/onlinebooks/bookstore/go/loadgen"
+	"github.com/onlinebooks/bookstore/go/marketplace"
 	"github.com/onlinebooks/bookstore/go/metricstest"
 )
 
@@ -29,7 +30,7 @@ func calls(t *testing.T, adminAddr, metric string, ok bool) float64 {
 func pageLoad(t *testing.T, url string, cfg loadgen.Config) (wait func() loadgen.Result) {
 	done := make(chan loadgen.Result, 1)
 	go func() {
-		op := loadgen.PageOp(loadgen.HTTPClient(cfg.Concurrency), url, []byte(unavailableNotice), 5*time.Second)
+		op := loadgen.PageOp(loadgen.HTTPClient(cfg.Concurrency), url, []byte(marketplace.UnavailableNotice), 5*time.Second)
 		r, err := loadgen.Run(context.Background(), cfg, op)
 		if err != nil {
 			t.Error(err)
@@ -102,7 +103,7 @@ func TestSlowRecommendations_PageAnswersAtTheDeadline(t *testing.T) {
 	code, body := getPage(t, page)
 	took := time.Since(began)
 	t.Logf("degraded page in %s with a %s deadline", took.Round(time.Millisecond), deadline)
-	if code != 200 || !strings.Contains(body, unavailableNotice) {
+	if code != 200 || !strings.Contains(body, marketplace.UnavailableNotice) {
 		t.Errorf("got %d, want 200 with the degraded section:\n%s", code, body)
 	}
 	// A deadline the page ignored would show as the server's 5 s; the

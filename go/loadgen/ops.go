@@ -16,11 +16,6 @@ import (
 // DegradedPage is the outcome of a page served without its recommendations.
 const DegradedPage = "degraded page"
 
-// UnavailableNotice is what Marketplace's page says in place of the
-// recommendations it could not get (go/marketplace/templates/homepage.html):
-// the marker of a DegradedPage.
-const UnavailableNotice = "Recommendations are unavailable right now"
-
 // RecommendOp calls Recommend with req, each call with its own timeout. The
 // outcome is the call's status code.
 func RecommendOp(client pb.RecommendationsServiceClient, req *pb.RecommendRequest, timeout time.Duration) Op {

@@ -52,11 +52,17 @@ type Homepage struct {
 	Log    *slog.Logger
 }
 
+// UnavailableNotice is what the page says in place of the books when
+// Recommendations did not answer: the one spelling of it, which the load
+// generator and the end-to-end tests look for.
+const UnavailableNotice = "Recommendations are unavailable right now"
+
 type homepageData struct {
-	Header      template.HTML
-	Category    Category
-	Books       []*pb.Book
-	Unavailable bool
+	Header   template.HTML
+	Category Category
+	Books    []*pb.Book
+	// Notice, when set, stands in place of the books.
+	Notice string
 }
 
 func (h *Homepage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +77,7 @@ func (h *Homepage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.Log.WarnContext(r.Context(), "recommendations unavailable, rendering without them",
 			"category", category.Slug, "code", status.Code(err).String(), "err", err)
-		data.Unavailable = true
+		data.Notice = UnavailableNotice
 	} else {
 		data.Books = resp.GetBooks()
 	}

@@ -60,8 +60,6 @@ func get(t *testing.T, h http.Handler, method, target string) (int, string) {
 	return rec.Code, rec.Body.String()
 }
 
-const unavailableNotice = "Recommendations are unavailable right now"
-
 func TestHomepage(t *testing.T) {
 	h := newWorld(t, time.Second, "").handler
 	tests := []struct {
@@ -139,7 +137,7 @@ func TestHomepage_DegradesWhenRecommendationsFails(t *testing.T) {
 			if got, want := code, http.StatusOK; got != want {
 				t.Errorf("status: got %d, want %d", got, want)
 			}
-			for _, want := range []string{"<h1>Self-help books you may like</h1>", unavailableNotice} {
+			for _, want := range []string{"<h1>Self-help books you may like</h1>", UnavailableNotice} {
 				if !strings.Contains(body, want) {
 					t.Errorf("page lacks %q:\n%s", want, body)
 				}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/onlinebooks/bookstore/go/cli"
 	"github.com/onlinebooks/bookstore/go/loadgen"
+	"github.com/onlinebooks/bookstore/go/marketplace"
 	"github.com/onlinebooks/bookstore/go/tlsconfig"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
@@ -32,7 +33,7 @@ func main() {
 	timeout := fs.Duration("timeout", 2*time.Second, "deadline of each request")
 	category := fs.Int("category", int(pb.BookCategory_BOOK_CATEGORY_MYSTERY), "rpc: the request's category number")
 	maxResults := fs.Int("max-results", 3, "rpc: the request's max_results")
-	marker := fs.String("degraded-marker", loadgen.UnavailableNotice, "page: text of a page served without recommendations")
+	marker := fs.String("degraded-marker", marketplace.UnavailableNotice, "page: text of a page served without recommendations")
 	tlsMode := tlsconfig.Plaintext
 	fs.TextVar(&tlsMode, "tls-mode", tlsMode, "rpc: plaintext, tls or mtls")
 	var files tlsconfig.Files
