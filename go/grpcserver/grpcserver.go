@@ -28,16 +28,12 @@ import (
 	"github.com/onlinebooks/bookstore/go/telemetry"
 )
 
-// LatencyBuckets are the bounds, in seconds, of the latency histograms:
-// finer than Prometheus' defaults below 10 ms, where these calls live.
-var LatencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
-
 // New returns a gRPC server with the interceptor chain described above and
 // the given extra options (credentials, keepalive), on which register has
 // registered the services. Every method then has its metric series, at zero,
 // before its first call.
 func New(o telemetry.Observability, register func(*grpc.Server), extra ...grpc.ServerOption) *grpc.Server {
-	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(LatencyBuckets)))
+	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(telemetry.LatencyBuckets)))
 	o.Metrics.MustRegister(metrics)
 	recoveryOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		o.Log.ErrorContext(ctx, "panic in handler", "panic", p, "stack", string(debug.Stack()))

@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/onlinebooks/bookstore/go/grpcserver"
 	"github.com/onlinebooks/bookstore/go/telemetry"
 )
 
@@ -29,7 +28,7 @@ func observe(o telemetry.Observability, mux *http.ServeMux) http.Handler {
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "http_request_duration_seconds",
 		Help:    "Time to answer HTTP requests, by route, method and status code.",
-		Buckets: grpcserver.LatencyBuckets,
+		Buckets: telemetry.LatencyBuckets,
 	}, []string{"route", "method", "code"})
 	o.Metrics.MustRegister(requests, duration)
 

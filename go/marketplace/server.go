@@ -22,7 +22,6 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/onlinebooks/bookstore/go/admin"
-	"github.com/onlinebooks/bookstore/go/grpcserver"
 	"github.com/onlinebooks/bookstore/go/lifecycle"
 	"github.com/onlinebooks/bookstore/go/telemetry"
 	"github.com/onlinebooks/bookstore/go/tlsconfig"
@@ -74,7 +73,7 @@ func RecommendationsTarget(host string) string {
 // trace span per call when tracing is on (propagating W3C trace context),
 // client metrics, and a deadline for every call that has no earlier one.
 func ClientOptions(o telemetry.Observability, callTimeout time.Duration) []grpc.DialOption {
-	metrics := grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram(grpcprom.WithHistogramBuckets(grpcserver.LatencyBuckets)))
+	metrics := grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram(grpcprom.WithHistogramBuckets(telemetry.LatencyBuckets)))
 	o.Metrics.MustRegister(metrics)
 	opts := []grpc.DialOption{grpc.WithChainUnaryInterceptor(
 		timeout.UnaryClientInterceptor(callTimeout),

@@ -18,6 +18,11 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
+// LatencyBuckets are the bounds, in seconds, of every latency histogram, a
+// server's, a client's and the page's alike: finer than Prometheus'
+// defaults below 10 ms, where these calls live.
+var LatencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
+
 // Observability is where a component reports what it does: its log, its
 // metrics, and its traces. A nil TracerProvider means tracing is off, and
 // then no tracing instrumentation runs at all (it costs even when it records
