@@ -3,6 +3,7 @@
 package e2etest
 
 import (
+	"context"
 	"html"
 	"io"
 	"net/http"
@@ -12,6 +13,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/onlinebooks/bookstore/go/marketplace"
 	"github.com/onlinebooks/bookstore/go/recommendations"
@@ -31,6 +38,21 @@ func Get(url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// HealthCheck calls grpc.health.v1.Health/Check at addr in plaintext, as a
+// probe does, within 5 s: the status it reports and the call's code.
+func HealthCheck(t testing.TB, addr string) (healthpb.HealthCheckResponse_ServingStatus, codes.Code) {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	return resp.GetStatus(), status.Code(err)
 }
 
 // Eventually reports whether ok held within limit, asking every 200 ms.

@@ -14,9 +14,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/status"
 
+	"github.com/onlinebooks/bookstore/go/e2etest"
 	"github.com/onlinebooks/bookstore/go/marketplace"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
@@ -94,11 +93,11 @@ func testPage(t *testing.T, mode string) {
 
 	// Probes reach gRPC health on the plaintext admin port in every mode; the
 	// API port takes plaintext calls only when it is plaintext.
-	if got := healthCheck(t, recsAddrs["admin"]); got != codes.OK {
+	if _, got := e2etest.HealthCheck(t, recsAddrs["admin"]); got != codes.OK {
 		t.Errorf("health on the admin port: got %s, want OK", got)
 	}
 	wantAPI := map[string]codes.Code{"plaintext": codes.OK, "mtls": codes.Unavailable}[mode]
-	if got := healthCheck(t, recsAddr); got != wantAPI {
+	if _, got := e2etest.HealthCheck(t, recsAddr); got != wantAPI {
 		t.Errorf("plaintext health on the API port: got %s, want %s", got, wantAPI)
 	}
 
@@ -136,20 +135,6 @@ func testPage(t *testing.T, mode string) {
 	if got := market.Terminate(15 * time.Second); got != 0 {
 		t.Errorf("marketplace exit code: got %d, want 0", got)
 	}
-}
-
-// healthCheck calls grpc.health.v1.Health/Check in plaintext.
-func healthCheck(t *testing.T, addr string) codes.Code {
-	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
-	return status.Code(err)
 }
 
 func TestSIGTERM_InFlightCallSucceeds(t *testing.T) {

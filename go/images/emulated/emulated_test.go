@@ -6,7 +6,6 @@
 package emulated_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,8 +15,7 @@ import (
 	"time"
 
 	"github.com/bazelbuild/rules_go/go/runfiles"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/onlinebooks/bookstore/go/e2etest"
@@ -40,8 +38,8 @@ func TestBinariesServe(t *testing.T) {
 			start := starter(t, arch.goarch, arch.emulatorEnv)
 			recs := start("RECOMMENDATIONS", "-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0")
 			recsAddrs := recs.ListenAddrs(startupLimit, "api", "admin")
-			if got, want := health(t, recsAddrs["admin"]), healthpb.HealthCheckResponse_SERVING; got != want {
-				t.Errorf("recommendations health: got %s, want %s", got, want)
+			if got, code := e2etest.HealthCheck(t, recsAddrs["admin"]); code != codes.OK || got != healthpb.HealthCheckResponse_SERVING {
+				t.Errorf("recommendations health: got %s (%s), want SERVING", got, code)
 			}
 
 			market := start("MARKETPLACE", "-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0",
@@ -80,21 +78,4 @@ func starter(t *testing.T, goarch, emulatorEnv string) func(service string, args
 		}
 		return processtest.Start(t, emulator, append([]string{bin}, args...)...)
 	}
-}
-
-// health is the gRPC health status a plaintext admin listener reports.
-func health(t *testing.T, addr string) healthpb.HealthCheckResponse_ServingStatus {
-	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
-	if err != nil {
-		t.Fatalf("health check on %s: %v", addr, err)
-	}
-	return resp.GetStatus()
 }
