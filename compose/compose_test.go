@@ -20,12 +20,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bazelbuild/rules_go/go/runfiles"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/moby/moby/client"
 
-	"github.com/onlinebooks/bookstore/go/e2etest"
 	"github.com/onlinebooks/bookstore/go/marketplace"
+	"github.com/onlinebooks/bookstore/go/testkit"
+	"github.com/onlinebooks/bookstore/go/testkit/e2e"
 )
 
 // services are the images under test, by the prefix of their environment
@@ -61,7 +61,7 @@ func TestCompose(t *testing.T) {
 		}
 		// As `bazel run` runs them: :load through the docker CLI, :push
 		// from the runfiles root, where it finds its files.
-		if out := run(t, nil, "", rlocation(t, svc.env+"_LOAD")); !strings.Contains(out, "Loaded image: "+tag) {
+		if out := run(t, nil, "", testkit.Runfile(t, svc.env+"_LOAD")); !strings.Contains(out, "Loaded image: "+tag) {
 			t.Errorf("load: want %q in:\n%s", "Loaded image: "+tag, out)
 		}
 		if !hasImage(t, docker, tag) {
@@ -69,8 +69,8 @@ func TestCompose(t *testing.T) {
 		}
 
 		repository := host + "/bookstore/" + svc.name
-		out := run(t, nil, runfilesRoot(), rlocation(t, svc.env+"_PUSH"), "--repository", repository)
-		want := repository + "@" + strings.TrimSpace(readRunfile(t, svc.env+"_DIGEST"))
+		out := run(t, nil, runfilesRoot(), testkit.Runfile(t, svc.env+"_PUSH"), "--repository", repository)
+		want := repository + "@" + strings.TrimSpace(testkit.ReadRunfile(t, svc.env+"_DIGEST"))
 		if got := lastLine(out); got != want {
 			t.Fatalf("push: reported %q, want %q (image.digest)", got, want)
 		}
@@ -89,7 +89,7 @@ func TestCompose(t *testing.T) {
 	}
 	env = append(env, fmt.Sprintf("MARKETPLACE_PORT=%d", port), "BOOKSTORE_CERTS="+certs)
 	compose := func(args ...string) string {
-		return run(t, env, "", rlocation(t, "COMPOSE"), append([]string{"--project-name", project}, args...)...)
+		return run(t, env, "", testkit.Runfile(t, "COMPOSE"), append([]string{"--project-name", project}, args...)...)
 	}
 	defer func() {
 		compose("down", "--rmi", "all", "--volumes", "--remove-orphans", "--timeout", "20")
@@ -99,38 +99,38 @@ func TestCompose(t *testing.T) {
 	compose("up", "--detach")
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	ready := e2etest.Eventually(60*time.Second, func() bool {
-		code, _ := e2etest.Get(base + "/readyz")
+	ready := testkit.Eventually(60*time.Second, func() bool {
+		code, _ := testkit.Get(base + "/readyz")
 		return code == http.StatusOK
 	})
 	if !ready {
 		t.Fatalf("marketplace not ready within 60s; the services said:\n%s", compose("logs"))
 	}
-	e2etest.CheckBooks(t, base)
+	e2e.CheckBooks(t, base)
 	if logs := compose("logs", "marketplace"); !strings.Contains(logs, `"tls":"mtls"`) {
 		t.Errorf("marketplace does not call recommendations over mTLS:\n%s", logs)
 	}
 
 	compose("stop", "recommendations")
-	code, body := e2etest.Get(base + "/?category=mystery")
+	code, body := testkit.Get(base + "/?category=mystery")
 	if code != http.StatusOK || !strings.Contains(body, marketplace.UnavailableNotice) {
 		t.Errorf("recommendations stopped: got %d, want 200 with %q:\n%s", code, marketplace.UnavailableNotice, body)
 	}
-	if code, _ := e2etest.Get(base + "/readyz"); code != http.StatusServiceUnavailable {
+	if code, _ := testkit.Get(base + "/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("readyz with recommendations stopped: got %d, want 503", code)
 	}
 
 	started := time.Now()
 	compose("start", "recommendations")
-	recovered := e2etest.Eventually(60*time.Second, func() bool {
-		_, body := e2etest.Get(base + "/?category=mystery")
+	recovered := testkit.Eventually(60*time.Second, func() bool {
+		_, body := testkit.Get(base + "/?category=mystery")
 		return strings.Count(body, "<li>") == 3
 	})
 	if !recovered {
 		t.Fatalf("the page did not recover within 60s; the services said:\n%s", compose("logs"))
 	}
 	t.Logf("recovered %.1fs after `compose start recommendations`", time.Since(started).Seconds())
-	e2etest.CheckBooks(t, base)
+	e2e.CheckBooks(t, base)
 }
 
 // assertNothingLeft fails the test if the project left a container or a
@@ -207,22 +207,4 @@ func freePort(t *testing.T) int {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
-}
-
-func rlocation(t *testing.T, env string) string {
-	t.Helper()
-	p, err := runfiles.Rlocation(os.Getenv(env))
-	if err != nil {
-		t.Fatalf("%s: %v", env, err)
-	}
-	return p
-}
-
-func readRunfile(t *testing.T, env string) string {
-	t.Helper()
-	b, err := os.ReadFile(rlocation(t, env))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -20,9 +20,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/onlinebooks/bookstore/go/e2etest"
-	"github.com/onlinebooks/bookstore/go/kubedeploy"
-	"github.com/onlinebooks/bookstore/go/metricstest"
+	"github.com/onlinebooks/bookstore/go/testkit"
+	"github.com/onlinebooks/bookstore/go/testkit/e2e"
+	"github.com/onlinebooks/bookstore/go/tools/kubedeploy"
 )
 
 // TestCluster deploys the system to the cluster of KUBECONFIG as `bazel run
@@ -67,10 +67,10 @@ func TestCluster(t *testing.T) {
 	node := kubectl("get", "nodes", "-o", `jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}`)
 	port := kubectl("get", "service", "marketplace", "-n", ns, "-o", "jsonpath={.spec.ports[0].nodePort}")
 	base := "http://" + node + ":" + port
-	if !e2etest.Eventually(60*time.Second, func() bool { code, _ := e2etest.Get(base + "/healthz"); return code == http.StatusOK }) {
+	if !testkit.Eventually(60*time.Second, func() bool { code, _ := testkit.Get(base + "/healthz"); return code == http.StatusOK }) {
 		t.Fatalf("the Marketplace Service %s does not answer", base)
 	}
-	e2etest.CheckBooks(t, base)
+	e2e.CheckBooks(t, base)
 	if logs := kubectl("logs", "-n", ns, "deployment/marketplace"); !strings.Contains(logs, `"tls":"mtls"`) {
 		t.Errorf("marketplace does not call recommendations over mTLS:\n%s", logs)
 	}
@@ -102,7 +102,7 @@ func TestCluster(t *testing.T) {
 	metric := func(pod, adminPort, name string, keep func(labels map[string]string) bool) float64 {
 		t.Helper()
 		text := kubectl("get", "--raw", fmt.Sprintf("/api/v1/namespaces/%s/pods/%s:%s/proxy/metrics", ns, pod, adminPort))
-		n, err := metricstest.Sum(text, name, keep)
+		n, err := testkit.Sum(text, name, keep)
 		if err != nil {
 			t.Fatalf("metrics of %s: %v", pod, err)
 		}
@@ -124,7 +124,7 @@ func TestCluster(t *testing.T) {
 		before[pod] = recommendCalls(pod)
 	}
 	for range 60 {
-		e2etest.Get(base + "/?category=mystery")
+		testkit.Get(base + "/?category=mystery")
 	}
 	reached := 0
 	var perPod []string
@@ -176,7 +176,7 @@ func TestCluster(t *testing.T) {
 		if failed > 0 {
 			t.Errorf("deleting a %s pod: %d of %d page requests failed, want 0 (first failure: %s)", app, failed, total, firstFailure)
 		}
-		e2etest.CheckBooks(t, base)
+		e2e.CheckBooks(t, base)
 	}
 
 	// What the pods use, for sizing their requests and limits.
@@ -254,9 +254,9 @@ func startLoad(url string, workers int) *load {
 		go func() {
 			defer l.wg.Done()
 			for ctx.Err() == nil {
-				code, body := e2etest.Get(url)
+				code, body := testkit.Get(url)
 				l.total.Add(1)
-				why := e2etest.MysteryBooks(body)
+				why := e2e.MysteryBooks(body)
 				if code != http.StatusOK {
 					why = fmt.Sprintf("status %d: %.200s", code, body)
 				}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/bazelbuild/rules_go/go/runfiles"
 
-	"github.com/onlinebooks/bookstore/go/kubedeploy"
+	"github.com/onlinebooks/bookstore/go/tools/kubedeploy"
 )
 
 func main() {
@@ -67,7 +67,7 @@ func parse(args []string) (string, kubedeploy.Deployment, error) {
 	fs.Var(&images, "image", "NAME=DIGEST_FILE,PUSH: an image's .digest and oci_push script (runfiles paths; repeatable)")
 	fs.Var(&secrets, "tls-secret", "SECRET=CERT,KEY,CA: a TLS Secret's files (runfiles paths; repeatable)")
 	kubectl := fs.String("kubectl", "", "kubectl binary (runfiles path)")
-	registry := fs.String("registry", "127.0.0.1:5000", "registry the images are pushed to and the cluster pulls from")
+	registry := fs.String("registry", "127.0.0.1:5005", "registry the images are pushed to and the cluster pulls from")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default: kubectl's, i.e. $KUBECONFIG or ~/.kube/config)")
 	kubeContext := fs.String("context", "", "kubeconfig context (default: its current context)")
 	timeout := fs.String("timeout", "5m", "how long apply waits for each Deployment to roll out")

@@ -7,7 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/onlinebooks/bookstore/go/kubedeploy"
+	"github.com/onlinebooks/bookstore/go/tools/kubedeploy"
 )
 
 // The manifests as //k8s:show and //k8s:apply render them, from the same

@@ -10,33 +10,28 @@ and the Go server can never disagree about the API.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import grpc
 
 from bookstore.recommendations.v1 import recommendations_pb2 as pb
 from bookstore.recommendations.v1 import recommendations_pb2_grpc as pb_grpc
 
-# Marketplace's policy: Recommend is idempotent, so UNAVAILABLE (a replica
-# going away) is retried instead of failing the caller.
-_SERVICE_CONFIG = json.dumps(
-    {
-        "methodConfig": [
-            {
-                "name": [{"service": "bookstore.recommendations.v1.RecommendationsService"}],
-                "retryPolicy": {
-                    "maxAttempts": 3,
-                    "initialBackoff": "0.05s",
-                    "maxBackoff": "0.5s",
-                    "backoffMultiplier": 2,
-                    "retryableStatusCodes": ["UNAVAILABLE"],
-                },
-            }
-        ]
-    }
+# How every client calls Recommendations (round robin, UNAVAILABLE retried):
+# the service config beside the proto, which the Go client embeds too. It
+# sits at the same place relative to this file in the source tree and in
+# Bazel's runfiles.
+_SERVICE_CONFIG_PATH = (
+    Path(__file__).parent.parent / "proto" / "bookstore" / "recommendations" / "v1" / "service_config.json"
 )
+
+
+def service_config() -> str:
+    """The service config, as gRPC's grpc.service_config channel option takes it."""
+    return _SERVICE_CONFIG_PATH.read_text(encoding="utf-8")
+
 
 _CATEGORY_PREFIX = "BOOK_CATEGORY_"
 
@@ -62,7 +57,7 @@ def channel(
     key: bytes | None = None,
 ) -> grpc.Channel:
     """A channel to target: plaintext without ca, TLS with it, mutual TLS with cert and key too."""
-    options = [("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)]
+    options = [("grpc.service_config", service_config()), ("grpc.enable_retries", 1)]
     if (cert is None) != (key is None):
         raise ValueError("a client certificate needs both cert and key")
     if ca is None:

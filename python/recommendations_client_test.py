@@ -172,6 +172,13 @@ class ArgumentsTest(unittest.TestCase):
             with self.subTest(name), self.assertRaises(ValueError):
                 client.channel("127.0.0.1:1", **kwargs)
 
+    def test_service_config_is_the_shared_one(self) -> None:
+        with open(_runfile("SERVICE_CONFIG"), encoding="utf-8") as f:
+            shared = f.read()
+        self.assertEqual(client.service_config(), shared)
+        (method,) = json.loads(client.service_config())["methodConfig"]
+        self.assertEqual(method["retryPolicy"]["retryableStatusCodes"], ["UNAVAILABLE"])
+
     def test_category_names(self) -> None:
         self.assertEqual(client.CATEGORIES, ("mystery", "science-fiction", "self-help"))
         self.assertEqual(client.category("self-help"), pb.BookCategory.BOOK_CATEGORY_SELF_HELP)

@@ -14,9 +14,12 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc/health"
 
-	"github.com/onlinebooks/bookstore/go/bufconntest"
+	"github.com/onlinebooks/bookstore/go/platform/telemetry"
 	"github.com/onlinebooks/bookstore/go/recommendations"
-	"github.com/onlinebooks/bookstore/go/telemetry"
+	"github.com/onlinebooks/bookstore/go/recommendations/client"
+	"github.com/onlinebooks/bookstore/go/recommendations/recommendationstest"
+	"github.com/onlinebooks/bookstore/go/testkit"
+	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
 // world is a Marketplace handler wired to a real Recommendations server in
@@ -31,7 +34,7 @@ type world struct {
 
 // newWorld serves Recommendations (over catalogJSON when given) and builds the
 // Marketplace handler on a connection to it whose calls time out after timeout.
-func newWorld(t *testing.T, timeout time.Duration, catalogJSON string, opts ...recommendations.Option) world {
+func newWorld(t *testing.T, timeout time.Duration, catalogJSON string, delay time.Duration) world {
 	t.Helper()
 	w := world{reg: prometheus.NewRegistry(), spans: tracetest.NewSpanRecorder(), logs: &bytes.Buffer{}}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(w.spans))
@@ -43,13 +46,21 @@ func newWorld(t *testing.T, timeout time.Duration, catalogJSON string, opts ...r
 		}
 	}
 	backendObs := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry(), TracerProvider: tp}
-	srv := recommendations.NewGRPCServer(backendObs, recommendations.NewService(catalog, opts...), health.NewServer())
+	var svc pb.RecommendationsServiceServer = recommendations.NewService(catalog)
+	if delay > 0 {
+		svc = recommendationstest.Slow(svc, delay)
+	}
+	srv := recommendations.NewGRPCServer(backendObs, svc, health.NewServer())
 	w.stop = srv.Stop
 
 	// The handler writes its log from request goroutines only, which the
 	// tests wait for, so a plain buffer is safe to read afterwards.
 	o := telemetry.Observability{Log: slog.New(slog.NewJSONHandler(w.logs, nil)), Metrics: w.reg, TracerProvider: tp}
-	w.handler = NewHandler(o, bufconntest.Dial(t, srv, ClientOptions(o, timeout)...))
+	calls, err := client.NewInstrumentation(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.handler = NewHandler(o, testkit.Dial(t, srv, calls.DialOptions(timeout)...))
 	return w
 }
 
@@ -61,7 +72,7 @@ func get(t *testing.T, h http.Handler, method, target string) (int, string) {
 }
 
 func TestHomepage(t *testing.T) {
-	h := newWorld(t, time.Second, "").handler
+	h := newWorld(t, time.Second, "", 0).handler
 	tests := []struct {
 		name      string
 		target    string
@@ -96,13 +107,13 @@ func TestHomepage(t *testing.T) {
 }
 
 func TestHomepage_PostIsNotAllowed(t *testing.T) {
-	if code, _ := get(t, newWorld(t, time.Second, "").handler, http.MethodPost, "/"); code != http.StatusMethodNotAllowed {
+	if code, _ := get(t, newWorld(t, time.Second, "", 0).handler, http.MethodPost, "/"); code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /: got %d, want %d", code, http.StatusMethodNotAllowed)
 	}
 }
 
 func TestHomepage_TitlesAreEscaped(t *testing.T) {
-	w := newWorld(t, time.Second, `{"books": [{"id": 1, "title": "<script>alert(1)</script>", "author": "Tom & \"Jerry\"", "category": "MYSTERY"}]}`)
+	w := newWorld(t, time.Second, `{"books": [{"id": 1, "title": "<script>alert(1)</script>", "author": "Tom & \"Jerry\"", "category": "MYSTERY"}]}`, 0)
 	code, body := get(t, w.handler, http.MethodGet, "/")
 	if code != http.StatusOK {
 		t.Fatalf("status %d", code)
@@ -123,12 +134,12 @@ func TestHomepage_DegradesWhenRecommendationsFails(t *testing.T) {
 		setup func(t *testing.T) http.Handler
 	}{
 		{"backend down", func(t *testing.T) http.Handler {
-			w := newWorld(t, 50*time.Millisecond, "")
+			w := newWorld(t, 50*time.Millisecond, "", 0)
 			w.stop()
 			return w.handler
 		}},
 		{"backend slower than the deadline", func(t *testing.T) http.Handler {
-			return newWorld(t, 50*time.Millisecond, "", recommendations.WithExtraLatency(time.Hour)).handler
+			return newWorld(t, 50*time.Millisecond, "", time.Hour).handler
 		}},
 	}
 	for _, tt := range tests {
@@ -150,7 +161,7 @@ func TestHomepage_DegradesWhenRecommendationsFails(t *testing.T) {
 }
 
 func TestHealthEndpoints(t *testing.T) {
-	w := newWorld(t, 100*time.Millisecond, "")
+	w := newWorld(t, 100*time.Millisecond, "", 0)
 	h := w.handler
 	for _, tt := range []struct {
 		path string
@@ -167,22 +178,6 @@ func TestHealthEndpoints(t *testing.T) {
 	}{{"/healthz", http.StatusOK}, {"/readyz", http.StatusServiceUnavailable}} {
 		if code, _ := get(t, h, http.MethodGet, tt.path); code != tt.want {
 			t.Errorf("%s with the backend down: got %d, want %d", tt.path, code, tt.want)
-		}
-	}
-}
-
-func TestRecommendationsTarget(t *testing.T) {
-	tests := []struct{ host, want string }{
-		{"recommendations", "recommendations:50051"},
-		{"localhost:7000", "localhost:7000"},
-		{"127.0.0.1", "127.0.0.1:50051"},
-		{"::1", "[::1]:50051"},
-		{"[::1]:9", "[::1]:9"},
-		{"dns:///recommendations.bookstore.svc.cluster.local:50051", "dns:///recommendations.bookstore.svc.cluster.local:50051"},
-	}
-	for _, tt := range tests {
-		if got := RecommendationsTarget(tt.host); got != tt.want {
-			t.Errorf("RecommendationsTarget(%q) = %q, want %q", tt.host, got, tt.want)
 		}
 	}
 }

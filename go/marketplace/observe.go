@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/onlinebooks/bookstore/go/telemetry"
+	"github.com/onlinebooks/bookstore/go/platform/telemetry"
 )
 
 // observe wraps mux in what every page request goes through, outermost first:

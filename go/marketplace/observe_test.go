@@ -12,12 +12,12 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/onlinebooks/bookstore/go/admin"
-	"github.com/onlinebooks/bookstore/go/metricstest"
+	"github.com/onlinebooks/bookstore/go/platform/admin"
+	"github.com/onlinebooks/bookstore/go/testkit"
 )
 
 func TestMetrics_AfterOnePageView(t *testing.T) {
-	w := newWorld(t, time.Second, "")
+	w := newWorld(t, time.Second, "", 0)
 	if code, _ := get(t, w.handler, http.MethodGet, "/"); code != http.StatusOK {
 		t.Fatalf("page: %d", code)
 	}
@@ -33,7 +33,7 @@ func TestMetrics_AfterOnePageView(t *testing.T) {
 		{"grpc_client_handling_seconds", map[string]string{"grpc_method": "Recommend"}},
 	}
 	for _, s := range series {
-		if got, want := metricstest.Value(t, w.reg, s.name, s.labels), 1.0; got != want {
+		if got, want := testkit.Value(t, w.reg, s.name, s.labels), 1.0; got != want {
 			t.Errorf("%s%v: got %v, want %v", s.name, s.labels, got, want)
 		}
 	}
@@ -51,17 +51,17 @@ func TestMetrics_AfterOnePageView(t *testing.T) {
 }
 
 func TestMetrics_UnmatchedPathsShareOneRoute(t *testing.T) {
-	w := newWorld(t, time.Second, "")
+	w := newWorld(t, time.Second, "", 0)
 	for _, p := range []string{"/a", "/b", "/c"} {
 		get(t, w.handler, http.MethodGet, p)
 	}
-	if got, want := metricstest.Value(t, w.reg, "http_requests_total", map[string]string{"route": "unmatched", "code": "404"}), 3.0; got != want {
+	if got, want := testkit.Value(t, w.reg, "http_requests_total", map[string]string{"route": "unmatched", "code": "404"}), 3.0; got != want {
 		t.Errorf("unmatched 404s: got %v, want %v", got, want)
 	}
 }
 
 func TestTracing_PageSpanIsTheParentOfTheGRPCSpans(t *testing.T) {
-	w := newWorld(t, time.Second, "")
+	w := newWorld(t, time.Second, "", 0)
 	// The page request continues a trace its caller started.
 	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	req := httptest.NewRequest(http.MethodGet, "/?category=mystery", nil)
@@ -112,7 +112,7 @@ func TestTracing_PageSpanIsTheParentOfTheGRPCSpans(t *testing.T) {
 }
 
 func TestAccessLog(t *testing.T) {
-	w := newWorld(t, time.Second, "")
+	w := newWorld(t, time.Second, "", 0)
 	get(t, w.handler, http.MethodGet, "/?category=self-help")
 	get(t, w.handler, http.MethodGet, "/?category=nope")
 

@@ -7,14 +7,13 @@ import (
 	"net"
 	"testing"
 
-	"github.com/bazelbuild/rules_go/go/runfiles"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 
-	"github.com/onlinebooks/bookstore/go/bufconntest"
-	"github.com/onlinebooks/bookstore/go/telemetry"
-	"github.com/onlinebooks/bookstore/go/tlsconfig"
+	"github.com/onlinebooks/bookstore/go/platform/telemetry"
+	"github.com/onlinebooks/bookstore/go/platform/tlsconfig"
+	"github.com/onlinebooks/bookstore/go/testkit"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
@@ -43,7 +42,7 @@ func BenchmarkServerChain(b *testing.B) {
 	}
 	for _, s := range servers {
 		b.Run(s.name, func(b *testing.B) {
-			recommendInParallel(b, pb.NewRecommendationsServiceClient(bufconntest.Dial(b, s.new())))
+			recommendInParallel(b, pb.NewRecommendationsServiceClient(testkit.Dial(b, s.new())))
 		})
 	}
 }
@@ -55,43 +54,38 @@ func BenchmarkServerChain(b *testing.B) {
 //	tools/bazel run -c opt --//tools/go:race=false //go/recommendations:recommendations_test -- \
 //	  -test.run='^$' -test.bench=Transport -test.benchmem -test.count=8
 func BenchmarkTransport(b *testing.B) {
-	certs := func(name string) string {
-		p, err := runfiles.Rlocation("_main/certs/" + name)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return p
-	}
 	modes := []struct {
-		mode           tlsconfig.Mode
-		server, client tlsconfig.Files
+		server tlsconfig.Server
+		client tlsconfig.Client
 	}{
-		{mode: tlsconfig.Plaintext},
+		{server: tlsconfig.Server{Mode: tlsconfig.Plaintext}, client: tlsconfig.Client{Mode: tlsconfig.Plaintext}},
 		{
-			mode:   tlsconfig.MutualTLS,
-			server: tlsconfig.Files{Cert: certs("recommendations.pem"), Key: certs("recommendations.key"), CA: certs("ca.pem")},
-			client: tlsconfig.Files{Cert: certs("marketplace.pem"), Key: certs("marketplace.key"), CA: certs("ca.pem")},
+			server: tlsconfig.Server{Mode: tlsconfig.MutualTLS, Cert: testkit.Cert(b, "recommendations.pem"), Key: testkit.Cert(b, "recommendations.key"),
+				ClientCA: testkit.Cert(b, "ca.pem"), AllowedClients: []string{"marketplace"}},
+			client: tlsconfig.Client{Mode: tlsconfig.MutualTLS, Cert: testkit.Cert(b, "marketplace.pem"), Key: testkit.Cert(b, "marketplace.key"), CA: testkit.Cert(b, "ca.pem")},
 		},
 	}
 	for _, m := range modes {
-		b.Run(string(m.mode), func(b *testing.B) {
-			serverCreds, err := tlsconfig.ServerCredentials(m.mode, m.server)
+		b.Run(string(m.server.Mode), func(b *testing.B) {
+			serverOpts, stopServer, err := m.server.Options()
 			if err != nil {
 				b.Fatal(err)
 			}
-			clientCreds, err := tlsconfig.ClientCredentials(m.mode, m.client, "")
+			defer stopServer()
+			clientOpts, stopClient, err := m.client.DialOptions()
 			if err != nil {
 				b.Fatal(err)
 			}
+			defer stopClient()
 			o := telemetry.Observability{Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: prometheus.NewRegistry()}
-			srv := NewGRPCServer(o, NewService(DefaultCatalog()), health.NewServer(), grpc.Creds(serverCreds))
+			srv := NewGRPCServer(o, NewService(DefaultCatalog()), health.NewServer(), serverOpts...)
 			lis, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				b.Fatal(err)
 			}
 			go srv.Serve(lis)
 			defer srv.Stop()
-			conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(clientCreds))
+			conn, err := grpc.NewClient(lis.Addr().String(), clientOpts...)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/onlinebooks/bookstore/go/domainerr"
+	"github.com/onlinebooks/bookstore/go/platform/domainerr"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 

@@ -6,7 +6,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/onlinebooks/bookstore/go/domainerr"
+	"github.com/onlinebooks/bookstore/go/platform/domainerr"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 

@@ -4,23 +4,21 @@ package recommendations
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"time"
 
-	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
-	"github.com/onlinebooks/bookstore/go/admin"
-	"github.com/onlinebooks/bookstore/go/grpcserver"
-	"github.com/onlinebooks/bookstore/go/lifecycle"
-	"github.com/onlinebooks/bookstore/go/telemetry"
-	"github.com/onlinebooks/bookstore/go/tlsconfig"
+	"github.com/onlinebooks/bookstore/go/platform/grpcserver"
+	"github.com/onlinebooks/bookstore/go/platform/runner"
+	"github.com/onlinebooks/bookstore/go/platform/telemetry"
+	"github.com/onlinebooks/bookstore/go/platform/tlsconfig"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
@@ -40,20 +38,22 @@ type Config struct {
 	// again and spread over replicas that came up since; 0 keeps connections
 	// for ever.
 	MaxConnectionAge time.Duration
-	// ExtraLatency delays every Recommend call (fault drills only).
-	ExtraLatency time.Duration
-	// WithoutInterceptors serves without the interceptor chain (benchmarks
-	// only: //go/cmd/bench compares the two).
-	WithoutInterceptors bool
 	// OTLPEndpoint is where traces are exported; see telemetry.TracerProvider.
 	OTLPEndpoint string
-	// TLSMode secures the API port: plaintext, tls or mtls.
-	TLSMode tlsconfig.Mode
-	// TLS holds the server's certificate and key, and the CA of client
-	// certificates (mtls).
-	TLS tlsconfig.Files
-	// AllowedClients are the client identities served under mtls.
-	AllowedClients []string
+	// TLS secures the API port; under mtls it serves only TLS.AllowedClients.
+	TLS tlsconfig.Server
+}
+
+// RegisterFlags defines the binary's flags on fs, with their defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", ":50051", "address of the gRPC API")
+	fs.StringVar(&c.AdminAddr, "admin-addr", ":50052", "address of the admin port: /metrics and gRPC health")
+	fs.StringVar(&c.CatalogPath, "catalog", "", "catalogue JSON file to serve (default: the embedded catalogue)")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight calls may finish after SIGTERM")
+	fs.DurationVar(&c.MaxConnectionAge, "max-connection-age", 5*time.Minute, "close each client connection after this long, so clients rebalance over replicas (0: never)")
+	fs.StringVar(&c.OTLPEndpoint, "otel-exporter-otlp-endpoint", "", "OTLP/HTTP endpoint to export traces to, e.g. http://collector:4318 (default: tracing off)")
+	c.TLS.AllowedClients = []string{"marketplace"}
+	c.TLS.RegisterFlags(fs)
 }
 
 // NewGRPCServer returns the Recommendations gRPC server: svc, the standard
@@ -61,15 +61,6 @@ type Config struct {
 // behind grpcserver's interceptor chain.
 func NewGRPCServer(o telemetry.Observability, svc pb.RecommendationsServiceServer, hs *health.Server, extra ...grpc.ServerOption) *grpc.Server {
 	return grpcserver.New(o, register(svc, hs), extra...)
-}
-
-// newBareServer is NewGRPCServer without the interceptor chain: no metrics,
-// logs, recovery or error mapping. Only benchmarks use it, to measure what
-// the chain costs (Config.WithoutInterceptors).
-func newBareServer(svc pb.RecommendationsServiceServer, hs *health.Server, extra ...grpc.ServerOption) *grpc.Server {
-	srv := grpc.NewServer(extra...)
-	register(svc, hs)(srv)
-	return srv
 }
 
 func register(svc pb.RecommendationsServiceServer, hs *health.Server) func(*grpc.Server) {
@@ -98,8 +89,8 @@ func MaxConnectionAge(age, grace time.Duration) grpc.ServerOption {
 	return grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: age, MaxConnectionAgeGrace: grace})
 }
 
-// Run serves Recommendations and its admin port until ctx ends, then drains
-// both (see lifecycle). If either server fails, the other is drained too.
+// Run serves Recommendations over its catalogue and its admin port until
+// ctx ends, then drains both (see runner).
 func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 	catalog := DefaultCatalog()
 	if cfg.CatalogPath != "" {
@@ -108,55 +99,27 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 			return err
 		}
 	}
-	creds, err := tlsconfig.ServerCredentials(cfg.TLSMode, cfg.TLS)
-	if err != nil {
-		return fmt.Errorf("TLS: %w", err)
-	}
-	extra := []grpc.ServerOption{
-		grpc.Creds(creds),
-		MaxConnectionAge(cfg.MaxConnectionAge, cfg.ShutdownGrace),
-		grpc.KeepaliveEnforcementPolicy(KeepaliveEnforcement),
-	}
-	if cfg.TLSMode == tlsconfig.MutualTLS {
-		extra = append(extra, tlsconfig.Allow(cfg.AllowedClients).ServerOptions()...)
-	}
+	return Serve(ctx, log, cfg, NewService(catalog))
+}
 
-	tp, stopTracing, err := telemetry.TracerProvider(ctx, "recommendations", cfg.OTLPEndpoint)
-	if err != nil {
-		return fmt.Errorf("tracing: %w", err)
-	}
-	defer stopTracing(context.WithoutCancel(ctx))
-	apiLis, err := net.Listen("tcp", cfg.GRPCAddr)
-	if err != nil {
-		return fmt.Errorf("listening for gRPC: %w", err)
-	}
-	adminLis, err := net.Listen("tcp", cfg.AdminAddr)
-	if err != nil {
-		apiLis.Close()
-		return fmt.Errorf("listening for admin: %w", err)
-	}
-
-	reg := telemetry.NewRegistry()
-	hs := health.NewServer()
-	svc := NewService(catalog, WithExtraLatency(cfg.ExtraLatency))
-	var api *grpc.Server
-	if cfg.WithoutInterceptors {
-		api = newBareServer(svc, hs, extra...)
-	} else {
-		api = NewGRPCServer(telemetry.Observability{Log: log, Metrics: reg, TracerProvider: tp}, svc, hs, extra...)
-	}
-	// Probes reach the same health service on the admin port, in plaintext
-	// (with reflection, so grpcurl can call it too).
-	probes := grpc.NewServer()
-	healthpb.RegisterHealthServer(probes, hs)
-	reflection.Register(probes)
-	adminLog := log.With("listener", "admin")
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		return lifecycle.ServeGRPC(gctx, log.With("listener", "api"), api, apiLis, hs, cfg.ShutdownGrace)
+// Serve is Run with the implementation of the service given, behind the
+// same server, ports and drain.
+func Serve(ctx context.Context, log *slog.Logger, cfg Config, svc pb.RecommendationsServiceServer) error {
+	svcRun := runner.Service{Name: "recommendations", OTLPEndpoint: cfg.OTLPEndpoint, APIAddr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, APIListener: "api", ShutdownGrace: cfg.ShutdownGrace}
+	return runner.Run(ctx, log, svcRun, func(o telemetry.Observability) (runner.Parts, error) {
+		security, closeTLS, err := cfg.TLS.Options()
+		if err != nil {
+			return runner.Parts{}, fmt.Errorf("TLS: %w", err)
+		}
+		hs := health.NewServer()
+		api := NewGRPCServer(o, svc, hs, append(security,
+			MaxConnectionAge(cfg.MaxConnectionAge, cfg.ShutdownGrace),
+			grpc.KeepaliveEnforcementPolicy(KeepaliveEnforcement))...)
+		// Probes reach the same health service on the admin port, in
+		// plaintext (with reflection, so grpcurl can call it too).
+		probes := grpc.NewServer()
+		healthpb.RegisterHealthServer(probes, hs)
+		reflection.Register(probes)
+		return runner.Parts{API: runner.GRPC{Server: api, Health: hs}, Probes: probes, Close: closeTLS}, nil
 	})
-	g.Go(func() error {
-		return lifecycle.ServeHTTP(gctx, adminLog, admin.NewServer(admin.Handler(reg, probes), adminLog), adminLis, cfg.ShutdownGrace)
-	})
-	return g.Wait()
 }

@@ -18,9 +18,9 @@ import (
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
-	"github.com/onlinebooks/bookstore/go/bufconntest"
-	"github.com/onlinebooks/bookstore/go/metricstest"
-	"github.com/onlinebooks/bookstore/go/telemetry"
+	"github.com/onlinebooks/bookstore/go/platform/telemetry"
+	"github.com/onlinebooks/bookstore/go/recommendations/recommendationstest"
+	"github.com/onlinebooks/bookstore/go/testkit"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
@@ -30,7 +30,7 @@ func dial(t *testing.T, svc pb.RecommendationsServiceServer) (*grpc.ClientConn, 
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	o := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: reg}
-	return bufconntest.Dial(t, NewGRPCServer(o, svc, health.NewServer())), reg
+	return testkit.Dial(t, NewGRPCServer(o, svc, health.NewServer())), reg
 }
 
 func TestGRPC_Recommend(t *testing.T) {
@@ -65,7 +65,7 @@ func TestGRPC_Recommend(t *testing.T) {
 func TestGRPC_UnknownCategoryCountsAsNotFound(t *testing.T) {
 	conn, reg := dial(t, NewService(DefaultCatalog()))
 	notFound := func() float64 {
-		return metricstest.Value(t, reg, "grpc_server_handled_total", map[string]string{
+		return testkit.Value(t, reg, "grpc_server_handled_total", map[string]string{
 			"grpc_service": "bookstore.recommendations.v1.RecommendationsService", "grpc_method": "Recommend", "grpc_code": "NotFound",
 		})
 	}
@@ -115,7 +115,7 @@ func TestGRPC_HealthAndReflection(t *testing.T) {
 // calls that each take 200 ms finish in about 200 ms, not one second.
 func TestGRPC_CallsRunConcurrently(t *testing.T) {
 	const calls, latency = 5, 200 * time.Millisecond
-	conn, _ := dial(t, NewService(DefaultCatalog(), WithExtraLatency(latency)))
+	conn, _ := dial(t, recommendationstest.Slow(NewService(DefaultCatalog()), latency))
 	client := pb.NewRecommendationsServiceClient(conn)
 	start := time.Now()
 	var wg sync.WaitGroup

@@ -4,9 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"slices"
-	"time"
 
-	"github.com/onlinebooks/bookstore/go/domainerr"
+	"github.com/onlinebooks/bookstore/go/platform/domainerr"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
@@ -32,9 +31,8 @@ func (globalRand) IntN(n int) int { return rand.IntN(n) }
 // Service implements RecommendationsService over a Catalog.
 type Service struct {
 	pb.UnimplementedRecommendationsServiceServer
-	catalog      *Catalog
-	rand         Rand
-	extraLatency time.Duration
+	catalog *Catalog
+	rand    Rand
 }
 
 // Option configures a Service.
@@ -43,10 +41,6 @@ type Option func(*Service)
 // WithRand makes the Service choose books with r instead of a randomly seeded
 // generator.
 func WithRand(r Rand) Option { return func(s *Service) { s.rand = r } }
-
-// WithExtraLatency delays every Recommend call by d (honouring its deadline),
-// to rehearse a slow backend.
-func WithExtraLatency(d time.Duration) Option { return func(s *Service) { s.extraLatency = d } }
 
 // NewService returns a Service that recommends from catalog.
 func NewService(catalog *Catalog, opts ...Option) *Service {
@@ -67,15 +61,6 @@ func (s *Service) Recommend(ctx context.Context, req *pb.RecommendRequest) (*pb.
 	n, err := resultCount(req.GetMaxResults())
 	if err != nil {
 		return nil, err
-	}
-	if s.extraLatency > 0 {
-		t := time.NewTimer(s.extraLatency)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
 	}
 	return &pb.RecommendResponse{Books: sample(books, n, s.rand)}, nil
 }

@@ -6,11 +6,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/onlinebooks/bookstore/go/domainerr"
+	"github.com/onlinebooks/bookstore/go/platform/domainerr"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
@@ -176,14 +175,4 @@ func TestRecommend_ConcurrentCallsWithTheDefaultRand(t *testing.T) {
 		})
 	}
 	wg.Wait()
-}
-
-func TestRecommend_ExtraLatencyHonoursTheDeadline(t *testing.T) {
-	svc := NewService(DefaultCatalog(), WithExtraLatency(time.Hour))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-	defer cancel()
-	_, err := svc.Recommend(ctx, &pb.RecommendRequest{Category: mystery})
-	if got, want := domainerr.Status(err).Code(), codes.DeadlineExceeded; got != want {
-		t.Errorf("got %s, want %s", got, want)
-	}
 }

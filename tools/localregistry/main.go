@@ -17,13 +17,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/onlinebooks/bookstore/go/cli"
-	"github.com/onlinebooks/bookstore/go/lifecycle"
+	"github.com/onlinebooks/bookstore/go/platform/cli"
+	"github.com/onlinebooks/bookstore/go/platform/lifecycle"
 )
 
 func main() {
 	fs := flag.NewFlagSet("localregistry", flag.ContinueOnError)
-	addrs := fs.String("address", "127.0.0.1:5000", "comma-separated addresses to serve the registry on")
+	addrs := fs.String("address", "127.0.0.1:5005", "comma-separated addresses to serve the registry on")
 	os.Exit(cli.Main(fs, os.Args[1:], os.Stderr, func(ctx context.Context, log *slog.Logger) error {
 		handler := registry.New(registry.Logger(slog.NewLogLogger(log.Handler(), slog.LevelInfo)))
 		var listeners []net.Listener

@@ -19,8 +19,8 @@ import (
 
 	"github.com/bazelbuild/rules_go/go/runfiles"
 
-	"github.com/onlinebooks/bookstore/go/bench"
-	"github.com/onlinebooks/bookstore/go/cli"
+	"github.com/onlinebooks/bookstore/go/platform/cli"
+	"github.com/onlinebooks/bookstore/go/tools/bench"
 )
 
 func main() {
@@ -28,6 +28,7 @@ func main() {
 	var cfg bench.Config
 	files := map[string]*string{
 		"recommendations":       &cfg.Recommendations,
+		"bare-recommendations":  &cfg.BareRecommendations,
 		"marketplace":           &cfg.Marketplace,
 		"ca":                    &cfg.CA,
 		"server-cert":           &cfg.ServerCert,

@@ -13,12 +13,11 @@ import (
 	"os"
 	"time"
 
-	"google.golang.org/grpc"
-
-	"github.com/onlinebooks/bookstore/go/cli"
-	"github.com/onlinebooks/bookstore/go/loadgen"
 	"github.com/onlinebooks/bookstore/go/marketplace"
-	"github.com/onlinebooks/bookstore/go/tlsconfig"
+	"github.com/onlinebooks/bookstore/go/platform/cli"
+	"github.com/onlinebooks/bookstore/go/platform/tlsconfig"
+	"github.com/onlinebooks/bookstore/go/recommendations/client"
+	"github.com/onlinebooks/bookstore/go/tools/loadgen"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
@@ -34,12 +33,8 @@ func main() {
 	category := fs.Int("category", int(pb.BookCategory_BOOK_CATEGORY_MYSTERY), "rpc: the request's category number")
 	maxResults := fs.Int("max-results", 3, "rpc: the request's max_results")
 	marker := fs.String("degraded-marker", marketplace.UnavailableNotice, "page: text of a page served without recommendations")
-	tlsMode := tlsconfig.Plaintext
-	fs.TextVar(&tlsMode, "tls-mode", tlsMode, "rpc: plaintext, tls or mtls")
-	var files tlsconfig.Files
-	fs.StringVar(&files.CA, "tls-ca", "", "rpc: CA of the server's certificate (PEM)")
-	fs.StringVar(&files.Cert, "tls-cert", "", "rpc: client certificate (PEM), for mtls")
-	fs.StringVar(&files.Key, "tls-key", "", "rpc: client private key (PEM), for mtls")
+	var security tlsconfig.Client // rpc only
+	security.RegisterFlags(fs, false)
 	os.Exit(cli.Main(fs, os.Args[1:], os.Stderr, func(ctx context.Context, _ *slog.Logger) error {
 		if err := loadgen.CheckLoopback(*target); err != nil {
 			return err
@@ -47,11 +42,12 @@ func main() {
 		var op loadgen.Op
 		switch *mode {
 		case "rpc":
-			creds, err := tlsconfig.ClientCredentials(tlsMode, files, "")
+			opts, closeTLS, err := security.DialOptions()
 			if err != nil {
 				return err
 			}
-			conn, err := grpc.NewClient(*target, grpc.WithTransportCredentials(creds))
+			defer closeTLS()
+			conn, err := client.Dial(*target, opts...)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,329 @@
+package grpcserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	"github.com/onlinebooks/bookstore/go/platform/domainerr"
+	pb "github.com/onlinebooks/bookstore/go/platform/grpcserver/internal/dummypb"
+	"github.com/onlinebooks/bookstore/go/platform/telemetry"
+	"github.com/onlinebooks/bookstore/go/testkit"
+)
+
+const panicText = "the dummy panicked with a secret"
+
+// dummy answers Echo by its input's special cases. What its handlers
+// returned goes to returned, when there is one and it has room.
+type dummy struct {
+	pb.UnimplementedDummyServiceServer
+	returned chan error
+}
+
+func (d dummy) report(err error) {
+	select {
+	case d.returned <- err:
+	default:
+	}
+}
+
+func (d dummy) Echo(ctx context.Context, req *pb.EchoRequest) (resp *pb.EchoResponse, err error) {
+	defer func() { d.report(err) }()
+	return echo(ctx, req)
+}
+
+func (d dummy) EchoStream(req *pb.EchoRequest, stream pb.DummyService_EchoStreamServer) (err error) {
+	defer func() { d.report(err) }()
+	resp, err := echo(stream.Context(), req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(resp)
+}
+
+func echo(ctx context.Context, req *pb.EchoRequest) (*pb.EchoResponse, error) {
+	switch in := req.GetInput(); {
+	case in == "error":
+		return nil, errors.New("dial tcp 10.0.0.7:5432: connection refused")
+	case in == "notfound":
+		return nil, domainerr.NotFound("book 7")
+	case in == "invalid":
+		return nil, domainerr.InvalidArgument("input", "must be kind")
+	case in == "panic":
+		panic(panicText)
+	case strings.HasPrefix(in, "sleep "):
+		d, err := time.ParseDuration(strings.TrimPrefix(in, "sleep "))
+		if err != nil {
+			return nil, domainerr.InvalidArgument("input", "bad duration: %v", err)
+		}
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return &pb.EchoResponse{Output: req.GetInput()}, nil
+}
+
+// syncBuffer is a log destination the server goroutines and the test share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// records returns the JSON log records written so far.
+func (b *syncBuffer) records(t *testing.T) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+type fixture struct {
+	client   pb.DummyServiceClient
+	health   healthpb.HealthClient
+	returned chan error // what the dummy's handlers returned
+	reg      *prometheus.Registry
+	logs     *syncBuffer
+	spans    *tracetest.SpanRecorder
+}
+
+// serve runs the dummy and a health service behind New on an in-memory
+// listener.
+func serve(t *testing.T) fixture {
+	t.Helper()
+	f := fixture{returned: make(chan error, 100), reg: prometheus.NewRegistry(), logs: &syncBuffer{}, spans: tracetest.NewSpanRecorder()}
+	srv := New(telemetry.Observability{
+		Log:            slog.New(slog.NewJSONHandler(f.logs, nil)),
+		Metrics:        f.reg,
+		TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(f.spans)),
+	}, func(s *grpc.Server) {
+		pb.RegisterDummyServiceServer(s, dummy{returned: f.returned})
+		healthpb.RegisterHealthServer(s, health.NewServer())
+	})
+	conn := testkit.Dial(t, srv)
+	f.client, f.health = pb.NewDummyServiceClient(conn), healthpb.NewHealthClient(conn)
+	return f
+}
+
+// echoStream calls EchoStream and reads its one response.
+func (f fixture) echoStream(ctx context.Context, input string) error {
+	stream, err := f.client.EchoStream(ctx, &pb.EchoRequest{Input: input})
+	if err != nil {
+		return err
+	}
+	_, err = stream.Recv()
+	return err
+}
+
+func TestChain_StatusAndMessage(t *testing.T) {
+	f := serve(t)
+	tests := []struct {
+		input    string
+		wantCode codes.Code
+		wantMsg  string
+	}{
+		{"hello", codes.OK, ""},
+		{"notfound", codes.NotFound, "book 7: not found"},
+		{"invalid", codes.InvalidArgument, "invalid input: must be kind"},
+		{"error", codes.Internal, domainerr.InternalMessage},
+		{"panic", codes.Internal, domainerr.InternalMessage},
+	}
+	calls := map[string]func(string) error{
+		"unary": func(in string) error {
+			_, err := f.client.Echo(context.Background(), &pb.EchoRequest{Input: in})
+			return err
+		},
+		// The stream chain has the same steps.
+		"stream": func(in string) error { return f.echoStream(context.Background(), in) },
+	}
+	for kind, call := range calls {
+		for _, tt := range tests {
+			t.Run(kind+"/"+tt.input, func(t *testing.T) {
+				s := status.Convert(call(tt.input))
+				if got, want := s.Code(), tt.wantCode; got != want {
+					t.Errorf("code: got %s, want %s", got, want)
+				}
+				if got, want := s.Message(), tt.wantMsg; got != want {
+					t.Errorf("message: got %q, want %q", got, want)
+				}
+			})
+		}
+	}
+}
+
+func TestChain_PanicStaysInTheServerLog(t *testing.T) {
+	f := serve(t)
+	_, err := f.client.Echo(context.Background(), &pb.EchoRequest{Input: "panic"})
+	for _, leak := range []string{panicText, "goroutine", ".go:"} {
+		if strings.Contains(err.Error(), leak) {
+			t.Errorf("client error %q contains %q", err, leak)
+		}
+	}
+	var logged bool
+	for _, rec := range f.logs.records(t) {
+		if rec["msg"] == "panic in handler" {
+			logged = rec["panic"] == panicText && strings.Contains(rec["stack"].(string), "grpcserver_test.go")
+		}
+	}
+	if !logged {
+		t.Errorf("no server log record with the panic and its stack:\n%v", f.logs.records(t))
+	}
+	// The server survives the panic.
+	if _, err := f.client.Echo(context.Background(), &pb.EchoRequest{Input: "still here"}); err != nil {
+		t.Errorf("call after the panic: %v", err)
+	}
+}
+
+func TestChain_MetricsCountByCode(t *testing.T) {
+	f := serve(t)
+	handled := func(code string) float64 {
+		return testkit.Value(t, f.reg, "grpc_server_handled_total", map[string]string{
+			"grpc_service": "bookstore.internal.dummy.v1.DummyService", "grpc_method": "Echo", "grpc_code": code,
+		})
+	}
+	for _, code := range []string{"OK", "NotFound", "Internal"} {
+		if got := handled(code); got != 0 {
+			t.Errorf("%s before any call: got %v, want 0", code, got)
+		}
+	}
+	for _, in := range []string{"a", "notfound", "b", "panic"} {
+		f.client.Echo(context.Background(), &pb.EchoRequest{Input: in})
+	}
+	for code, want := range map[string]float64{"OK": 2, "NotFound": 1, "Internal": 1} {
+		if got := handled(code); got != want {
+			t.Errorf("grpc_server_handled_total{grpc_code=%q}: got %v, want %v", code, got, want)
+		}
+	}
+	latency := testkit.Value(t, f.reg, "grpc_server_handling_seconds", map[string]string{"grpc_method": "Echo"})
+	if got, want := latency, 4.0; got != want {
+		t.Errorf("grpc_server_handling_seconds observations: got %v, want %v", got, want)
+	}
+}
+
+func TestChain_LogsEveryCall(t *testing.T) {
+	f := serve(t)
+	f.client.Echo(context.Background(), &pb.EchoRequest{Input: "ok"})
+	f.client.Echo(context.Background(), &pb.EchoRequest{Input: "notfound"})
+	f.client.Echo(context.Background(), &pb.EchoRequest{Input: "error"})
+
+	var calls []map[string]any
+	for _, rec := range f.logs.records(t) {
+		if rec["msg"] == "finished call" {
+			calls = append(calls, rec)
+		}
+	}
+	if len(calls) != 3 {
+		t.Fatalf("got %d call records, want 3:\n%v", len(calls), calls)
+	}
+	for i, want := range []struct{ code, level string }{{"OK", "INFO"}, {"NotFound", "WARN"}, {"Internal", "ERROR"}} {
+		rec := calls[i]
+		if rec["grpc.code"] != want.code || rec["level"] != want.level {
+			t.Errorf("call %d: code %v at %v, want %s at %s", i, rec["grpc.code"], rec["level"], want.code, want.level)
+		}
+		for _, field := range []string{"grpc.service", "grpc.method", "grpc.time_us", "peer.address", "trace_id"} {
+			if _, ok := rec[field]; !ok {
+				t.Errorf("call %d: record lacks %s: %v", i, field, rec)
+			}
+		}
+		if got, want := rec["grpc.method"], "Echo"; got != want {
+			t.Errorf("call %d: grpc.method %v, want %v", i, got, want)
+		}
+	}
+}
+
+// The client's deadline must reach the handler through every interceptor:
+// the handler, asleep for an hour, returns when the deadline passes.
+func TestChain_DeadlineReachesTheHandler(t *testing.T) {
+	f := serve(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := f.client.Echo(ctx, &pb.EchoRequest{Input: "sleep 1h"})
+	if got, want := status.Code(err), codes.DeadlineExceeded; got != want {
+		t.Errorf("client: got %s, want %s", got, want)
+	}
+	select {
+	case err := <-f.returned:
+		// Canceled when the client's cancellation arrives before the
+		// server's own timer fires.
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			t.Errorf("handler returned %v, want its context's end", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("handler still running 5 s after its deadline")
+	}
+}
+
+// Probes' health checks leave no log record; every other call does, unary
+// or stream.
+func TestChain_LogsAllButHealthChecks(t *testing.T) {
+	f := serve(t)
+	for range 3 {
+		if _, err := f.health.Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.echoStream(context.Background(), "streamed"); err != nil {
+		t.Fatal(err)
+	}
+	var methods []any
+	for _, rec := range f.logs.records(t) {
+		if rec["msg"] == "finished call" {
+			methods = append(methods, rec["grpc.method"])
+		}
+	}
+	if len(methods) != 1 || methods[0] != "EchoStream" {
+		t.Errorf("call records for methods %v, want only EchoStream", methods)
+	}
+}
+
+func TestChain_RecordsAServerSpan(t *testing.T) {
+	f := serve(t)
+	if _, err := f.client.Echo(context.Background(), &pb.EchoRequest{Input: "traced"}); err != nil {
+		t.Fatal(err)
+	}
+	// The server ends its span after it has sent the response, so the span
+	// may be recorded a moment after the call returns.
+	spans := f.spans.Ended()
+	for deadline := time.Now().Add(5 * time.Second); len(spans) == 0 && time.Now().Before(deadline); spans = f.spans.Ended() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(spans) != 1 {
+		t.Fatalf("got %d spans, want 1", len(spans))
+	}
+	if got, want := spans[0].Name(), "bookstore.internal.dummy.v1.DummyService/Echo"; got != want {
+		t.Errorf("span name: got %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,113 @@
+// Package runner is the skeleton every service here runs in: tracing, a
+// metrics registry, the API listener and the admin listener, served side by
+// side until the process is told to stop, then drained (lifecycle). A
+// service's Run only wires its parts into it.
+package runner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+
+	"github.com/onlinebooks/bookstore/go/platform/admin"
+	"github.com/onlinebooks/bookstore/go/platform/lifecycle"
+	"github.com/onlinebooks/bookstore/go/platform/telemetry"
+)
+
+// Service says where a service listens and how it stops.
+type Service struct {
+	// Name is the service's name in traces, e.g. "recommendations".
+	Name string
+	// OTLPEndpoint is where traces are exported; see telemetry.TracerProvider.
+	OTLPEndpoint string
+	// APIAddr and AdminAddr are the addresses of the API (gRPC or the page)
+	// and of the plaintext admin port (/metrics, probes).
+	APIAddr, AdminAddr string
+	// APIListener names the API listener in the logs: "api", "page".
+	APIListener string
+	// ShutdownGrace bounds how long in-flight work may run after ctx ends.
+	ShutdownGrace time.Duration
+}
+
+// Parts are what a service serves, made by its build function once tracing
+// and metrics exist.
+type Parts struct {
+	// API serves the API port: a GRPC or an HTTP.
+	API API
+	// Probes, when not nil, serves gRPC on the admin port (the health
+	// service, for probes that cannot present a client certificate).
+	Probes *grpc.Server
+	// Close, when not nil, releases what build acquired (a client
+	// connection, watched files), after both ports have drained.
+	Close func()
+}
+
+// API is the server of a service's API port.
+type API interface {
+	serve(ctx context.Context, log *slog.Logger, lis net.Listener, grace time.Duration) error
+}
+
+// GRPC is a gRPC API. Health, when not nil, turns NOT_SERVING as the drain
+// begins.
+type GRPC struct {
+	Server *grpc.Server
+	Health *health.Server
+}
+
+func (g GRPC) serve(ctx context.Context, log *slog.Logger, lis net.Listener, grace time.Duration) error {
+	return lifecycle.ServeGRPC(ctx, log, g.Server, lis, g.Health, grace)
+}
+
+// HTTP is an HTTP API, served with lifecycle.NewHTTPServer's timeouts.
+type HTTP struct{ Handler http.Handler }
+
+func (h HTTP) serve(ctx context.Context, log *slog.Logger, lis net.Listener, grace time.Duration) error {
+	return lifecycle.ServeHTTP(ctx, log, lifecycle.NewHTTPServer(h.Handler, log), lis, grace)
+}
+
+// Run builds svc's parts with its observability and serves them until ctx
+// ends, then drains both ports. If either port fails, the other is drained
+// too, and Run returns the failure.
+func Run(ctx context.Context, log *slog.Logger, svc Service, build func(telemetry.Observability) (Parts, error)) error {
+	tp, stopTracing, err := telemetry.TracerProvider(ctx, svc.Name, svc.OTLPEndpoint)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer stopTracing(context.WithoutCancel(ctx))
+	reg := telemetry.NewRegistry()
+	parts, err := build(telemetry.Observability{Log: log, Metrics: reg, TracerProvider: tp})
+	if err != nil {
+		return err
+	}
+	if parts.Close != nil {
+		defer parts.Close()
+	}
+
+	apiLis, err := net.Listen("tcp", svc.APIAddr)
+	if err != nil {
+		return fmt.Errorf("listening for %s: %w", svc.APIListener, err)
+	}
+	adminLis, err := net.Listen("tcp", svc.AdminAddr)
+	if err != nil {
+		apiLis.Close()
+		return fmt.Errorf("listening for admin: %w", err)
+	}
+	var probes http.Handler
+	if parts.Probes != nil {
+		probes = parts.Probes
+	}
+	apiLog, adminLog := log.With("listener", svc.APIListener), log.With("listener", "admin")
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return parts.API.serve(gctx, apiLog, apiLis, svc.ShutdownGrace) })
+	g.Go(func() error {
+		return lifecycle.ServeHTTP(gctx, adminLog, admin.NewServer(admin.Handler(reg, probes), adminLog), adminLis, svc.ShutdownGrace)
+	})
+	return g.Wait()
+}

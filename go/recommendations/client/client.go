@@ -1,0 +1,113 @@
+// Package client is how a Go program calls Recommendations: the target a
+// host names, the connection's settings (service config, keepalive,
+// reconnection backoff) and the calls' instrumentation. Marketplace, the
+// load generator and the benchmark all dial through it.
+package client
+
+import (
+	_ "embed"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/timeout"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/onlinebooks/bookstore/go/platform/telemetry"
+)
+
+// DefaultPort is Recommendations' port when a host names none.
+const DefaultPort = "50051"
+
+// ServiceConfig is the clients' gRPC service config, shared with every
+// language's client: proto/bookstore/recommendations/v1/service_config.json
+// (BUILD.bazel copies it here).
+//
+// round_robin spreads calls over every address the name resolves to. Behind
+// a Kubernetes headless Service that is every ready Recommendations pod; with
+// one address (Compose, a ClusterIP) it behaves as pick_first. The resolver
+// looks again whenever a connection ends, so pods that come and go (a
+// rolling update, the server's maximum connection age) are picked up.
+//
+// A call that fails UNAVAILABLE (its pod went away under it) is tried again,
+// on another connection, within the call's deadline. Recommend only reads,
+// so a retry is safe.
+//
+//go:embed service_config.json
+var ServiceConfig string
+
+// Keepalive pings Recommendations after 30 s without traffic and drops the
+// connection when no answer comes within 10 s, so a replica that vanished
+// without closing its connections (a node lost, a network cut) is noticed
+// in 40 s, not after the kernel's TCP timeout of about 15 minutes.
+// Recommendations allows pings this often (recommendations.KeepaliveEnforcement).
+var Keepalive = keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}
+
+// Target turns a host as the seed's RECOMMENDATIONS_HOST gives it into a
+// gRPC target: a bare host gets DefaultPort, and a host:port or a target
+// URI such as dns:///recommendations:50051 is used as it is.
+func Target(host string) string {
+	if strings.Contains(host, ":///") {
+		return host
+	}
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), DefaultPort)
+}
+
+// Dial creates a client of Recommendations at host (see Target): one
+// long-lived connection per address its name resolves to, calls spread and
+// retried as ServiceConfig says. It connects lazily and reconnects by
+// itself; reconnection backoff is capped at 2 s (grpc-go's default grows to
+// 2 minutes) so callers recover soon after Recommendations comes back. opts
+// must secure the connection (tlsconfig's client options) and may add
+// Instrumentation's.
+func Dial(host string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	return grpc.NewClient(Target(host), append([]grpc.DialOption{
+		grpc.WithDefaultServiceConfig(ServiceConfig),
+		grpc.WithKeepaliveParams(Keepalive),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+			MinConnectTimeout: time.Second,
+		}),
+	}, opts...)...)
+}
+
+// Instrumentation observes a process's calls to Recommendations: client
+// metrics, on the registry it was made with, and a trace span per call when
+// tracing is on. Make one per registry and give its DialOptions to every
+// connection.
+type Instrumentation struct {
+	metrics *grpcprom.ClientMetrics
+	o       telemetry.Observability
+}
+
+// NewInstrumentation registers the client metrics on o.Metrics.
+func NewInstrumentation(o telemetry.Observability) (*Instrumentation, error) {
+	metrics := grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram(grpcprom.WithHistogramBuckets(telemetry.LatencyBuckets)))
+	if err := o.Metrics.Register(metrics); err != nil {
+		return nil, fmt.Errorf("client metrics: %w", err)
+	}
+	return &Instrumentation{metrics: metrics, o: o}, nil
+}
+
+// DialOptions instrument a connection's calls and give each that has no
+// earlier deadline one of callTimeout. Tracing propagates W3C trace context.
+func (i *Instrumentation) DialOptions(callTimeout time.Duration) []grpc.DialOption {
+	opts := []grpc.DialOption{grpc.WithChainUnaryInterceptor(
+		timeout.UnaryClientInterceptor(callTimeout),
+		i.metrics.UnaryClientInterceptor(),
+	)}
+	if i.o.TracerProvider != nil {
+		opts = append(opts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(
+			otelgrpc.WithTracerProvider(i.o.TracerProvider),
+			otelgrpc.WithPropagators(telemetry.Propagator))))
+	}
+	return opts
+}

@@ -1,0 +1,176 @@
+package client
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
+	"google.golang.org/grpc/status"
+
+	"github.com/onlinebooks/bookstore/go/platform/telemetry"
+	"github.com/onlinebooks/bookstore/go/recommendations"
+	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
+)
+
+var plaintext = grpc.WithTransportCredentials(insecure.NewCredentials())
+
+func TestTarget(t *testing.T) {
+	tests := []struct{ host, want string }{
+		{"recommendations", "recommendations:50051"},
+		{"localhost:7000", "localhost:7000"},
+		{"127.0.0.1", "127.0.0.1:50051"},
+		{"::1", "[::1]:50051"},
+		{"[::1]:9", "[::1]:9"},
+		{"dns:///recommendations.bookstore.svc.cluster.local:50051", "dns:///recommendations.bookstore.svc.cluster.local:50051"},
+	}
+	for _, tt := range tests {
+		if got := Target(tt.host); got != tt.want {
+			t.Errorf("Target(%q) = %q, want %q", tt.host, got, tt.want)
+		}
+	}
+}
+
+// Behind a Kubernetes headless Service the name resolves to every pod; calls
+// must reach all of them, not only the first that connected (pick_first,
+// grpc-go's default, fails this).
+func TestDial_SpreadsCallsOverEveryAddress(t *testing.T) {
+	const backends, maxCalls = 3, 300
+	var calls [backends]atomic.Int64
+	var state resolver.State
+	for i := range backends {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+			calls[i].Add(1)
+			return handler(ctx, req)
+		}))
+		healthpb.RegisterHealthServer(srv, health.NewServer())
+		go srv.Serve(lis)
+		t.Cleanup(srv.Stop)
+		state.Addresses = append(state.Addresses, resolver.Address{Addr: lis.Addr().String()})
+	}
+	r := manual.NewBuilderWithScheme("pods")
+	r.InitialState(state)
+	conn, err := Dial("pods:///recommendations", plaintext, grpc.WithResolvers(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+
+	client := healthpb.NewHealthClient(conn)
+	reached := func() (n int) {
+		for i := range calls {
+			if calls[i].Load() > 0 {
+				n++
+			}
+		}
+		return n
+	}
+	// Until every backend is connected, round robin uses those that are.
+	for n := 0; n < maxCalls && reached() < backends; n++ {
+		if _, err := client.Check(t.Context(), &healthpb.HealthCheckRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := reached(); got != backends {
+		t.Errorf("%d calls reached %d of %d backends, want all", maxCalls, got, backends)
+	}
+}
+
+// A pod that goes away under a call answers UNAVAILABLE; the client tries
+// again and its caller never sees it.
+func TestDial_RetriesUnavailable(t *testing.T) {
+	const calls = 10
+	var attempts atomic.Int64
+	// Every other attempt fails, as if its pod had just gone.
+	flaky := grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if attempts.Add(1)%2 == 1 {
+			return nil, status.Error(codes.Unavailable, "pod going away")
+		}
+		return handler(ctx, req)
+	})
+	o := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()}
+	srv := recommendations.NewGRPCServer(o, recommendations.NewService(recommendations.DefaultCatalog()), health.NewServer(), flaky)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(lis)
+	defer srv.Stop()
+	conn, err := Dial(lis.Addr().String(), plaintext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+
+	client := pb.NewRecommendationsServiceClient(conn)
+	for range calls {
+		if _, err := client.Recommend(t.Context(), &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY}); err != nil {
+			t.Fatalf("Recommend: %v, want the retry to succeed", err)
+		}
+	}
+	if got, want := attempts.Load(), int64(2*calls); got != want {
+		t.Errorf("attempts: got %d, want %d (each call retried once)", got, want)
+	}
+}
+
+// A server closes the connection of a client that pings more often than it
+// allows (GOAWAY too_many_pings), which would turn keepalive into churn.
+// grpc-go will not ping more often than every 10 s, so this compares the
+// two settings rather than waiting for the pings.
+func TestKeepalive_PingsNoMoreOftenThanRecommendationsAllows(t *testing.T) {
+	tests := []struct {
+		name   string
+		client keepalive.ClientParameters
+		want   bool
+	}{
+		{"this client", Keepalive, true},
+		// What the check must refuse, so that it is known to be able to.
+		{"pinging too often", keepalive.ClientParameters{Time: 10 * time.Second}, false},
+	}
+	for _, tt := range tests {
+		if got := allowed(tt.client, recommendations.KeepaliveEnforcement); got != tt.want {
+			t.Errorf("%s: allowed = %t, want %t", tt.name, got, tt.want)
+		}
+	}
+}
+
+// allowed reports whether a server enforcing policy lets a client with
+// params ping it without sending GOAWAY too_many_pings.
+func allowed(params keepalive.ClientParameters, policy keepalive.EnforcementPolicy) bool {
+	return params.Time >= policy.MinTime && (!params.PermitWithoutStream || policy.PermitWithoutStream)
+}
+
+// One Instrumentation per registry; a second on the same registry is an
+// error, not a panic.
+func TestNewInstrumentation_RegistersOnce(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	o := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: reg}
+	i, err := NewInstrumentation(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two connections share it.
+	for range 2 {
+		if opts := i.DialOptions(time.Second); len(opts) == 0 {
+			t.Fatal("no dial options")
+		}
+	}
+	if _, err := NewInstrumentation(o); err == nil {
+		t.Error("second NewInstrumentation on one registry: got nil error")
+	}
+}
