@@ -176,7 +176,10 @@ class ArgumentsTest(unittest.TestCase):
         with open(_runfile("SERVICE_CONFIG"), encoding="utf-8") as f:
             shared = f.read()
         self.assertEqual(client.service_config(), shared)
-        (method,) = json.loads(client.service_config())["methodConfig"]
+        config = json.loads(client.service_config())
+        self.assertEqual(config["loadBalancingConfig"], [{"round_robin": {}}])
+        (method,) = config["methodConfig"]
+        self.assertEqual(method["name"], [{"service": "bookstore.recommendations.v1.RecommendationsService"}])
         self.assertEqual(method["retryPolicy"]["retryableStatusCodes"], ["UNAVAILABLE"])
 
     def test_category_names(self) -> None:

@@ -45,8 +45,8 @@ var headers = func() map[pb.BookCategory]template.HTML {
 
 // Homepage renders "<Category> books you may like" from Recommendations.
 // When Recommendations fails, or misses the deadline the client connection
-// gives each call (client.Instrumentation), the page still renders, with a notice in
-// place of the list.
+// gives each call (client.Instrumentation), the page still renders, with a
+// notice in place of the list.
 type Homepage struct {
 	Client pb.RecommendationsServiceClient
 	Log    *slog.Logger

@@ -50,7 +50,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AdminAddr, "admin-addr", ":50052", "address of the admin port: /metrics and gRPC health")
 	fs.StringVar(&c.CatalogPath, "catalog", "", "catalogue JSON file to serve (default: the embedded catalogue)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight calls may finish after SIGTERM")
-	fs.DurationVar(&c.MaxConnectionAge, "max-connection-age", 5*time.Minute, "close each client connection after this long, so clients rebalance over replicas (0: never)")
+	fs.DurationVar(&c.MaxConnectionAge, "max-connection-age", DefaultMaxConnectionAge, "close each client connection after this long, so clients rebalance over replicas (0: never)")
 	fs.StringVar(&c.OTLPEndpoint, "otel-exporter-otlp-endpoint", "", "OTLP/HTTP endpoint to export traces to, e.g. http://collector:4318 (default: tracing off)")
 	c.TLS.AllowedClients = []string{"marketplace"}
 	c.TLS.RegisterFlags(fs)
@@ -72,10 +72,13 @@ func register(svc pb.RecommendationsServiceServer, hs *health.Server) func(*grpc
 	}
 }
 
+// DefaultMaxConnectionAge is -max-connection-age's default.
+const DefaultMaxConnectionAge = 5 * time.Minute
+
 // KeepaliveEnforcement lets clients ping as often as every 20 s, even
 // between calls. grpc-go's default (5 min) answers the pings of a client
-// that watches its connections (Marketplace pings every 30 s) by closing the
-// connection with GOAWAY "too_many_pings".
+// that watches its connections (client.Keepalive pings every 30 s) by
+// closing the connection with GOAWAY "too_many_pings".
 var KeepaliveEnforcement = keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}
 
 // MaxConnectionAge makes the server end every connection after age with a

@@ -26,22 +26,19 @@ const maxLogs = 4 << 20
 type Process struct {
 	t      testing.TB // nil unless started by Start
 	cmd    *exec.Cmd
-	addrs  chan listener // from its "serving ..." log lines
 	done   chan struct{} // closed when its standard error is closed
 	exited chan struct{} // closed when it has exited; then cmd.ProcessState is set
-	mu     sync.Mutex
-	logs   bytes.Buffer
 
-	addrMu sync.Mutex        // held by Addrs
-	seen   map[string]string // listener name -> address, as Addrs has read them
+	mu      sync.Mutex
+	logs    bytes.Buffer
+	seen    map[string]string // listener name -> address, from its "serving" records
+	changed chan struct{}     // closed, and replaced, when seen changes
 }
-
-type listener struct{ name, addr string }
 
 // StartProcess runs the program at path with args and an empty
 // environment: only flags configure it.
 func StartProcess(path string, args ...string) (*Process, error) {
-	p := &Process{cmd: exec.Command(path, args...), addrs: make(chan listener, 4), done: make(chan struct{}), exited: make(chan struct{}), seen: map[string]string{}}
+	p := &Process{cmd: exec.Command(path, args...), done: make(chan struct{}), exited: make(chan struct{}), seen: map[string]string{}, changed: make(chan struct{})}
 	p.cmd.Env = []string{}
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -90,17 +87,23 @@ func (p *Process) readLogs(r io.Reader) {
 	s.Buffer(nil, 1<<20)
 	for s.Scan() {
 		line := s.Bytes()
+		name, addr, serving := servingAddr(line)
 		p.mu.Lock()
-		if p.logs.Len() < maxLogs {
-			p.logs.Write(line)
-			p.logs.WriteByte('\n')
+		p.logs.Write(line)
+		p.logs.WriteByte('\n')
+		if serving {
+			p.seen[name] = addr
+			close(p.changed)
+			p.changed = make(chan struct{})
 		}
+		full := p.logs.Len() >= maxLogs
 		p.mu.Unlock()
-		if name, addr, ok := servingAddr(line); ok {
-			p.addrs <- listener{name, addr}
+		if full {
+			break
 		}
 	}
-	// A line past the scanner's limit ends the scan; the rest is drained.
+	// Past maxLogs, or past a line longer than the scanner takes, the rest
+	// is drained unread.
 	io.Copy(io.Discard, r)
 }
 
@@ -118,8 +121,8 @@ func servingAddr(line []byte) (listener, addr string, ok bool) {
 	return rec.Listener, rec.Addr, true
 }
 
-// Logs is what the process has written to standard error so far (its
-// first 4 MiB).
+// Logs is what the process has written to standard error so far (about
+// its first 4 MiB).
 func (p *Process) Logs() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -133,23 +136,22 @@ func (p *Process) Pid() int { return p.cmd.Process.Pid }
 // returns their addresses by name ("api", "page", "admin"). It waits up to
 // limit: a program under emulation starts slower.
 func (p *Process) Addrs(limit time.Duration, names ...string) (map[string]string, error) {
-	p.addrMu.Lock()
-	defer p.addrMu.Unlock()
 	timeout := time.After(limit)
 	for {
-		if addrs, ok := pick(p.seen, names); ok {
+		p.mu.Lock()
+		addrs, ok := pick(p.seen, names)
+		changed := p.changed
+		p.mu.Unlock()
+		if ok {
 			return addrs, nil
 		}
 		select {
-		case l := <-p.addrs:
-			p.seen[l.name] = l.addr
+		case <-changed:
 		case <-p.done:
-			// Its last lines may still wait on the channel.
-			for len(p.addrs) > 0 {
-				l := <-p.addrs
-				p.seen[l.name] = l.addr
-			}
-			if addrs, ok := pick(p.seen, names); ok {
+			p.mu.Lock()
+			addrs, ok := pick(p.seen, names)
+			p.mu.Unlock()
+			if ok {
 				return addrs, nil
 			}
 			return nil, fmt.Errorf("%s exited before serving %v:\n%s", p.cmd.Path, names, p.Logs())

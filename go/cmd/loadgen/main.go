@@ -13,6 +13,8 @@ import (
 	"os"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/onlinebooks/bookstore/go/marketplace"
 	"github.com/onlinebooks/bookstore/go/platform/cli"
 	"github.com/onlinebooks/bookstore/go/platform/tlsconfig"
@@ -47,7 +49,8 @@ func main() {
 				return err
 			}
 			defer closeTLS()
-			conn, err := client.Dial(*target, opts...)
+			// Retries off: every UNAVAILABLE is an outcome to count.
+			conn, err := client.Dial(*target, append(opts, grpc.WithDisableRetry())...)
 			if err != nil {
 				return err
 			}

@@ -8,9 +8,12 @@
 //	errors      domain errors to statuses (domainerr)
 //	recovery    a panic becomes INTERNAL; its value and stack are only logged
 //
-// Recovery is innermost, so a panic becomes an ordinary INTERNAL error that
-// every other interceptor sees. Error mapping runs inside logging and
-// metrics, so they record the code the client receives.
+// Recovery is the chain's innermost step, so a panic becomes an ordinary
+// INTERNAL error that every other interceptor sees. Error mapping runs
+// inside logging and metrics, so they record the code the client receives.
+// Interceptors in the extra options New is given (authz, with tlsconfig's
+// mTLS options) run after the chain, so their refusals are counted and
+// logged too.
 package grpcserver
 
 import (
@@ -32,8 +35,8 @@ import (
 )
 
 // New returns a gRPC server with the interceptor chain described above and
-// the given extra options (credentials, keepalive), on which register has
-// registered the services. Every method then has its metric series, at zero,
+// the given extra options (credentials and authorisation, keepalive), on
+// which register has registered the services. Every method then has its metric series, at zero,
 // before its first call.
 func New(o telemetry.Observability, register func(*grpc.Server), extra ...grpc.ServerOption) *grpc.Server {
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(telemetry.LatencyBuckets)))

@@ -35,6 +35,7 @@ func TestRun_ServesBothPortsThenDrainsAndCloses(t *testing.T) {
 	svc := Service{Name: "test", APIAddr: freeAddr(t), AdminAddr: freeAddr(t), APIListener: "api", ShutdownGrace: 5 * time.Second}
 	var closed atomic.Int32
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // when the test fails before it cancels
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, slog.New(slog.DiscardHandler), svc, func(o telemetry.Observability) (Parts, error) {

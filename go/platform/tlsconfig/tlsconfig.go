@@ -17,7 +17,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -112,7 +114,11 @@ func (s Server) credentials() (creds credentials.TransportCredentials, close fun
 	if err := s.check(); err != nil {
 		return nil, nil, err
 	}
-	provider, err := watch(pemfile.Options{CertFile: s.Cert, KeyFile: s.Key, RootFile: s.ClientCA, RefreshDuration: s.Refresh})
+	files := pemfile.Options{CertFile: s.Cert, KeyFile: s.Key, RefreshDuration: s.Refresh}
+	if s.Mode == MutualTLS {
+		files.RootFile = s.ClientCA
+	}
+	provider, err := watch(files)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -139,6 +145,9 @@ func (s Server) credentials() (creds credentials.TransportCredentials, close fun
 func (s Server) check() error {
 	if s.Cert == "" || s.Key == "" {
 		return fmt.Errorf("-tls-mode=%s needs -tls-cert and -tls-key: the server's certificate and key", s.Mode)
+	}
+	if err := checkRefresh(s.Refresh); err != nil {
+		return err
 	}
 	if err := checkKeyPair("-tls-cert", s.Cert, "-tls-key", s.Key); err != nil {
 		return err
@@ -196,8 +205,20 @@ func registerCommon(fs *flag.FlagSet, mode *Mode, refresh *time.Duration, modeHe
 // DialOptions are the dial options c makes. close stops watching the files.
 // A missing or unreadable file is an error that names its flag.
 func (c Client) DialOptions() (opts []grpc.DialOption, close func(), err error) {
+	creds, close, err := c.credentials()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts = []grpc.DialOption{grpc.WithTransportCredentials(creds)}
+	if c.ServerName != "" {
+		opts = append(opts, grpc.WithAuthority(c.ServerName))
+	}
+	return opts, close, nil
+}
+
+func (c Client) credentials() (creds credentials.TransportCredentials, close func(), err error) {
 	if c.Mode == Plaintext {
-		return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, func() {}, nil
+		return insecure.NewCredentials(), func() {}, nil
 	}
 	if err := c.check(); err != nil {
 		return nil, nil, err
@@ -221,21 +242,40 @@ func (c Client) DialOptions() (opts []grpc.DialOption, close func(), err error) 
 	if c.Mode == MutualTLS {
 		o.IdentityOptions.IdentityProvider = provider
 	}
-	creds, err := advancedtls.NewClientCreds(o)
+	tc, err := advancedtls.NewClientCreds(o)
 	if err != nil {
 		provider.Close()
 		return nil, nil, err
 	}
-	opts = []grpc.DialOption{grpc.WithTransportCredentials(creds)}
-	if c.ServerName != "" {
-		opts = append(opts, grpc.WithAuthority(c.ServerName))
+	return hostOnly{tc}, provider.Close, nil
+}
+
+// hostOnly hands advancedtls the host of the authority dialled, without
+// its port: advancedtls sends the authority as it is as the TLS server name
+// (SNI), where crypto/tls and grpc-go's own credentials send the host only
+// (and nothing for an IP address), which is what proxies that route by SNI
+// expect. advancedtls has no option for it, hence this wrapper.
+type hostOnly struct {
+	credentials.TransportCredentials
+}
+
+func (h hostOnly) ClientHandshake(ctx context.Context, authority string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	if host, _, err := net.SplitHostPort(authority); err == nil {
+		authority = host
 	}
-	return opts, provider.Close, nil
+	return h.TransportCredentials.ClientHandshake(ctx, authority, conn)
+}
+
+func (h hostOnly) Clone() credentials.TransportCredentials {
+	return hostOnly{h.TransportCredentials.Clone()}
 }
 
 func (c Client) check() error {
 	if c.CA == "" {
 		return fmt.Errorf("-tls-mode=%s needs -tls-ca: the CA of the server's certificate", c.Mode)
+	}
+	if err := checkRefresh(c.Refresh); err != nil {
+		return err
 	}
 	if err := checkCA("-tls-ca", c.CA); err != nil {
 		return err
@@ -249,10 +289,22 @@ func (c Client) check() error {
 	return checkKeyPair("-tls-cert", c.Cert, "-tls-key", c.Key)
 }
 
+func checkRefresh(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("-tls-refresh=%s: want a positive duration", d)
+	}
+	return nil
+}
+
 // checkKeyPair fails, naming the flags, unless cert and key hold a
-// certificate and its key. The provider would only log the failure and
-// wait for the files to appear.
+// certificate and its key, in one folder. The provider would only log the
+// failure and wait for the files to appear; it reads the two from one
+// folder so that a Secret's atomic swap of the folder never pairs an old
+// certificate with a new key.
 func checkKeyPair(certFlag, cert, keyFlag, key string) error {
+	if filepath.Dir(cert) != filepath.Dir(key) {
+		return fmt.Errorf("%s %s and %s %s: want the certificate and its key in one folder", certFlag, cert, keyFlag, key)
+	}
 	certPEM, err := os.ReadFile(cert)
 	if err != nil {
 		return fmt.Errorf("%s: %w", certFlag, err)

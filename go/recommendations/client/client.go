@@ -32,7 +32,10 @@ const DefaultPort = "50051"
 // a Kubernetes headless Service that is every ready Recommendations pod; with
 // one address (Compose, a ClusterIP) it behaves as pick_first. The resolver
 // looks again whenever a connection ends, so pods that come and go (a
-// rolling update, the server's maximum connection age) are picked up.
+// rolling update, the server's maximum connection age) are picked up; at
+// most every 30 s, unless the program lowers that with
+// dns.SetMinResolutionInterval (a process-wide setting, so Marketplace's
+// main sets it, not this package).
 //
 // A call that fails UNAVAILABLE (its pod went away under it) is tried again,
 // on another connection, within the call's deadline. Recommend only reads,

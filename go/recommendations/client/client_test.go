@@ -21,6 +21,7 @@ import (
 
 	"github.com/onlinebooks/bookstore/go/platform/telemetry"
 	"github.com/onlinebooks/bookstore/go/recommendations"
+	"github.com/onlinebooks/bookstore/go/testkit"
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
@@ -87,7 +88,7 @@ func TestDial_SpreadsCallsOverEveryAddress(t *testing.T) {
 		}
 	}
 	if got := reached(); got != backends {
-		t.Errorf("%d calls reached %d of %d backends, want all", maxCalls, got, backends)
+		t.Errorf("up to %d calls reached %d of %d backends, want all", maxCalls, got, backends)
 	}
 }
 
@@ -155,20 +156,27 @@ func allowed(params keepalive.ClientParameters, policy keepalive.EnforcementPoli
 	return params.Time >= policy.MinTime && (!params.PermitWithoutStream || policy.PermitWithoutStream)
 }
 
-// One Instrumentation per registry; a second on the same registry is an
+// One Instrumentation per registry serves every connection: the calls of
+// two connections add up in one series. A second on the same registry is an
 // error, not a panic.
 func TestNewInstrumentation_RegistersOnce(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	o := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: reg}
-	i, err := NewInstrumentation(o)
+	calls, err := NewInstrumentation(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Two connections share it.
+	srv := recommendations.NewGRPCServer(telemetry.Observability{Log: o.Log, Metrics: prometheus.NewRegistry()},
+		recommendations.NewService(recommendations.DefaultCatalog()), health.NewServer())
 	for range 2 {
-		if opts := i.DialOptions(time.Second); len(opts) == 0 {
-			t.Fatal("no dial options")
+		conn := testkit.Dial(t, srv, calls.DialOptions(time.Second)...)
+		if _, err := pb.NewRecommendationsServiceClient(conn).Recommend(t.Context(), &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY}); err != nil {
+			t.Fatal(err)
 		}
+	}
+	handled := testkit.Value(t, reg, "grpc_client_handled_total", map[string]string{"grpc_method": "Recommend", "grpc_code": "OK"})
+	if got, want := handled, 2.0; got != want {
+		t.Errorf("grpc_client_handled_total: got %v, want %v", got, want)
 	}
 	if _, err := NewInstrumentation(o); err == nil {
 		t.Error("second NewInstrumentation on one registry: got nil error")

@@ -9,8 +9,10 @@ import (
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
 )
 
-// Slow delays every Recommend call of svc by delay, honouring the call's
-// deadline: a call whose deadline comes first ends with the context's error.
+// Slow holds every answer of svc's Recommend for delay, honouring the
+// call's deadline: a call whose deadline comes first ends with the
+// context's error. The request is served first, so an invalid one is
+// refused at once, as by the real service.
 func Slow(svc pb.RecommendationsServiceServer, delay time.Duration) pb.RecommendationsServiceServer {
 	return slow{svc, delay}
 }
@@ -21,11 +23,15 @@ type slow struct {
 }
 
 func (s slow) Recommend(ctx context.Context, req *pb.RecommendRequest) (*pb.RecommendResponse, error) {
+	resp, err := s.RecommendationsServiceServer.Recommend(ctx, req)
+	if err != nil {
+		return nil, err
+	}
 	t := time.NewTimer(s.delay)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return s.RecommendationsServiceServer.Recommend(ctx, req)
+		return resp, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

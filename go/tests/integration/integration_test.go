@@ -46,7 +46,7 @@ func testPage(t *testing.T, mode string) {
 	})
 	code, body := testkit.Get(base + "/?category=science-fiction")
 	if code != http.StatusOK {
-		t.Fatalf("page: status %d", code)
+		t.Fatalf("page: status %d: %s", code, body)
 	}
 	if !strings.Contains(body, "<h1>Science fiction books you may like</h1>") {
 		t.Errorf("page lacks its heading:\n%s", body)

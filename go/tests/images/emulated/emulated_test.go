@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bazelbuild/rules_go/go/runfiles"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -68,11 +67,7 @@ func starter(t *testing.T, goarch, emulatorEnv string) func(service string, args
 	}
 	return func(service string, args ...string) *testkit.Process {
 		t.Helper()
-		env := fmt.Sprintf("%s_%s", service, strings.ToUpper(goarch))
-		bin, err := runfiles.Rlocation(os.Getenv(env))
-		if err != nil {
-			t.Fatalf("%s: %v", env, err)
-		}
+		bin := testkit.Runfile(t, fmt.Sprintf("%s_%s", service, strings.ToUpper(goarch)))
 		if emulator == "" {
 			return testkit.Start(t, bin, args...)
 		}

@@ -28,7 +28,10 @@ func main() {
 		if err != nil {
 			return err
 		}
-		srv := grpc.NewServer()
+		// The shipped server's connection settings, so only the chain differs.
+		srv := grpc.NewServer(
+			recommendations.MaxConnectionAge(recommendations.DefaultMaxConnectionAge, 5*time.Second),
+			grpc.KeepaliveEnforcementPolicy(recommendations.KeepaliveEnforcement))
 		pb.RegisterRecommendationsServiceServer(srv, recommendations.NewService(recommendations.DefaultCatalog()))
 		return lifecycle.ServeGRPC(ctx, log.With("listener", "api"), srv, lis, nil, 5*time.Second)
 	}))
