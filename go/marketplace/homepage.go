@@ -7,7 +7,9 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/status"
 
@@ -17,31 +19,46 @@ import (
 // BooksPerPage is how many recommendations the homepage asks for.
 const BooksPerPage = 3
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/style.css
 var templateFS embed.FS
 
 var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 
+// stylesheet is the site's one stylesheet, served at /style.css: no page
+// carries inline style, which the Content-Security-Policy forbids.
+var stylesheet = func() []byte {
+	b, err := templateFS.ReadFile("templates/style.css")
+	if err != nil {
+		panic(err) // embedded above
+	}
+	return b
+}()
+
 // headers holds each category's page header (its navigation, with the
-// category marked current). It depends on the category alone, so it is
-// rendered once here instead of on every request, where its dozen escaped
-// actions were half of the page's rendering time.
-var headers = func() map[pb.BookCategory]template.HTML {
+// category marked current), and errorHeader the error pages' (none
+// current). A header depends on the category alone, so it is rendered once
+// here instead of on every request, where its dozen escaped actions were
+// half of the page's rendering time.
+var headers, errorHeader = func() (map[pb.BookCategory]template.HTML, template.HTML) {
 	h := map[pb.BookCategory]template.HTML{}
 	for _, c := range categories {
-		var buf bytes.Buffer
-		data := struct {
-			Categories []Category
-			Category   Category
-		}{categories, c}
-		if err := templates.ExecuteTemplate(&buf, "header", data); err != nil {
-			panic(err) // a broken embedded template; TestHomepage shows it too
-		}
-		// Made by html/template's own escaping, so it is safe as it is.
-		h[c.Value] = template.HTML(buf.String())
+		h[c.Value] = renderHeader(c)
 	}
-	return h
+	return h, renderHeader(Category{})
 }()
+
+func renderHeader(current Category) template.HTML {
+	var buf bytes.Buffer
+	data := struct {
+		Categories []Category
+		Category   Category
+	}{categories, current}
+	if err := templates.ExecuteTemplate(&buf, "header", data); err != nil {
+		panic(err) // a broken embedded template; TestHomepage shows it too
+	}
+	// Made by html/template's own escaping, so it is safe as it is.
+	return template.HTML(buf.String())
+}
 
 // Homepage renders "<Category> books you may like" from Recommendations.
 // When Recommendations fails, or misses the deadline the client connection
@@ -74,20 +91,41 @@ func (h *Homepage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	data := homepageData{Header: headers[category.Value], Category: category}
 
 	resp, err := h.Client.Recommend(r.Context(), &pb.RecommendRequest{Category: category.Value, MaxResults: BooksPerPage})
-	if err != nil {
+	switch {
+	case err != nil && r.Context().Err() != nil:
+		// The visitor went away (closed the tab, or its connection broke):
+		// nobody is left to answer, and Recommendations is not at fault.
+		w.WriteHeader(StatusClientClosedRequest)
+		return
+	case err != nil:
 		h.Log.WarnContext(r.Context(), "recommendations unavailable, rendering without them",
 			"category", category.Slug, "code", status.Code(err).String(), "err", err)
 		data.Notice = UnavailableNotice
-	} else {
+	default:
 		data.Books = resp.GetBooks()
 	}
 	render(w, h.Log, http.StatusOK, "homepage.html", data)
 }
 
+// StatusClientClosedRequest is the status a request gets in metrics and
+// logs when its client went away before the page was ready (nginx's 499):
+// an outcome of its own, neither a success nor the service's failure.
+const StatusClientClosedRequest = 499
+
+// maxEcho bounds how much of a visitor's input an error page repeats.
+const maxEcho = 40
+
 // requestedCategory reads ?category=, which is optional but must name one
-// category once; problem says what is wrong for the 400 page.
+// category once, in a well-formed query; problem says what is wrong for the
+// 400 page.
 func requestedCategory(r *http.Request) (c Category, problem string) {
-	values := r.URL.Query()["category"]
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		// Go's parser refuses what it cannot read unambiguously (a bad
+		// %-escape, a ; separator) rather than guessing.
+		return Category{}, "The address's query is malformed."
+	}
+	values := query["category"]
 	switch len(values) {
 	case 0:
 		return categories[0], ""
@@ -101,7 +139,7 @@ func requestedCategory(r *http.Request) (c Category, problem string) {
 		for i, c := range categories {
 			slugs[i] = c.Slug
 		}
-		return Category{}, fmt.Sprintf("There is no category %q. Choose one of: %s.", values[0], strings.Join(slugs, ", "))
+		return Category{}, fmt.Sprintf("There is no category %q. Choose one of: %s.", excerpt(values[0], maxEcho), strings.Join(slugs, ", "))
 	}
 	return c, ""
 }
@@ -127,10 +165,25 @@ func render(w http.ResponseWriter, log *slog.Logger, code int, name string, data
 	buf.WriteTo(w)
 }
 
+// renderError writes the error page: the site's layout, the status, and
+// message, which may quote at most an excerpt of the visitor's input.
 func renderError(w http.ResponseWriter, log *slog.Logger, code int, message string) {
 	render(w, log, code, "error.html", struct {
+		Header     template.HTML
 		Status     int
 		StatusText string
 		Message    string
-	}{code, http.StatusText(code), message})
+	}{errorHeader, code, http.StatusText(code), message})
+}
+
+// excerpt is s cut to at most n bytes, at a character boundary, marked
+// with "…" when cut.
+func excerpt(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

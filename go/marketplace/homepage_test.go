@@ -2,6 +2,7 @@ package marketplace
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -86,7 +87,11 @@ func TestHomepage(t *testing.T) {
 		{"links to every category", "/", http.StatusOK, []string{`href="/?category=mystery" aria-current="page"`, `href="/?category=science-fiction"`, `href="/?category=self-help"`}, BooksPerPage},
 		{"unknown category is a 400 page", "/?category=poetry", http.StatusBadRequest, []string{"There is no category &#34;poetry&#34;", "mystery, science-fiction, self-help"}, 0},
 		{"repeated category is a 400 page", "/?category=mystery&category=self-help", http.StatusBadRequest, []string{"Give one category only."}, 0},
-		{"unknown path is 404", "/admin", http.StatusNotFound, nil, 0},
+		{"unknown path is the site's 404 page", "/admin", http.StatusNotFound, []string{"<h1>Not Found</h1>", `<nav aria-label="Categories">`, `<meta name="viewport"`}, 0},
+		{"a ; separator is a 400 page", "/?category=self-help;x=1", http.StatusBadRequest, []string{"The address&#39;s query is malformed."}, 0},
+		{"a bad escape is a 400 page", "/?category=%zz", http.StatusBadRequest, []string{"The address&#39;s query is malformed."}, 0},
+		{"a cut escape is a 400 page", "/?category=science-fiction%", http.StatusBadRequest, []string{"The address&#39;s query is malformed."}, 0},
+		{"the 400 page has the site's layout", "/?category=poetry", http.StatusBadRequest, []string{`<nav aria-label="Categories">`, `<link rel="stylesheet" href="/style.css">`}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,9 +111,89 @@ func TestHomepage(t *testing.T) {
 	}
 }
 
-func TestHomepage_PostIsNotAllowed(t *testing.T) {
-	if code, _ := get(t, newWorld(t, time.Second, "", 0).handler, http.MethodPost, "/"); code != http.StatusMethodNotAllowed {
-		t.Errorf("POST /: got %d, want %d", code, http.StatusMethodNotAllowed)
+func TestHomepage_OtherMethodsAreNotAllowed(t *testing.T) {
+	h := newWorld(t, time.Second, "", 0).handler
+	for _, target := range []string{"/", "/readyz", "/style.css"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, target, nil))
+		if got, want := rec.Code, http.StatusMethodNotAllowed; got != want {
+			t.Errorf("POST %s: got %d, want %d", target, got, want)
+		}
+		if got, want := rec.Header().Get("Allow"), "GET, HEAD"; got != want {
+			t.Errorf("POST %s: Allow %q, want %q", target, got, want)
+		}
+		if !strings.Contains(rec.Body.String(), "<h1>Method Not Allowed</h1>") {
+			t.Errorf("POST %s: not the site's 405 page:\n%s", target, rec.Body.String())
+		}
+	}
+}
+
+// Every response carries the security headers, and no HTML page holds
+// inline style or script, which its policy would block.
+func TestSecurityHeaders(t *testing.T) {
+	h := newWorld(t, time.Second, "", 0).handler
+	for _, r := range []struct{ method, target string }{
+		{http.MethodGet, "/"}, {http.MethodGet, "/?category=poetry"}, {http.MethodGet, "/nowhere"},
+		{http.MethodPost, "/"}, {http.MethodGet, "/style.css"}, {http.MethodGet, "/healthz"}, {http.MethodGet, "/readyz"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(r.method, r.target, nil))
+		for k, want := range map[string]string{
+			"Content-Security-Policy": "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+			"X-Frame-Options":         "DENY",
+			"X-Content-Type-Options":  "nosniff",
+			"Referrer-Policy":         "no-referrer",
+		} {
+			if got := rec.Header().Get(k); got != want {
+				t.Errorf("%s %s: %s %q, want %q", r.method, r.target, k, got, want)
+			}
+		}
+		if body := rec.Body.String(); strings.Contains(rec.Header().Get("Content-Type"), "text/html") {
+			for _, inline := range []string{"<style", "<script", " style="} {
+				if strings.Contains(body, inline) {
+					t.Errorf("%s %s: page holds %q, which the policy blocks", r.method, r.target, inline)
+				}
+			}
+		}
+	}
+	code, css := get(t, h, http.MethodGet, "/style.css")
+	if code != http.StatusOK || !strings.Contains(css, ".unavailable") {
+		t.Errorf("/style.css: got %d, want the stylesheet:\n%s", code, css)
+	}
+}
+
+// A visitor's input comes back at most as a short excerpt, on the page and
+// in the log.
+func TestHomepage_EchoIsBounded(t *testing.T) {
+	w := newWorld(t, time.Second, "", 0)
+	long := strings.Repeat("x", 100<<10)
+	code, body := get(t, w.handler, http.MethodGet, "/?category="+long)
+	if code != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400", code)
+	}
+	if len(body) > 4<<10 || !strings.Contains(body, strings.Repeat("x", maxEcho)+"…") {
+		t.Errorf("400 page of %d bytes, want under 4 KiB with a %d-byte excerpt", len(body), maxEcho)
+	}
+	for _, line := range strings.Split(w.logs.String(), "\n") {
+		if len(line) > 2<<10 {
+			t.Errorf("log line of %d bytes, want under 2 KiB: %.200s…", len(line), line)
+		}
+	}
+}
+
+// A visitor who goes away before the page is ready is not Recommendations'
+// failure: no "unavailable" warning, and an outcome of its own (499).
+func TestHomepage_ClientGoneIsItsOwnOutcome(t *testing.T) {
+	w := newWorld(t, time.Second, "", 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	w.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+	if got, want := rec.Code, StatusClientClosedRequest; got != want {
+		t.Errorf("status: got %d, want %d", got, want)
+	}
+	if strings.Contains(w.logs.String(), "recommendations unavailable") || strings.Contains(w.logs.String(), `"level":"WARN"`) {
+		t.Errorf("a gone client was logged as a warning:\n%s", w.logs.String())
 	}
 }
 

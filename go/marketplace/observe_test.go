@@ -2,7 +2,9 @@ package marketplace
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -10,9 +12,18 @@ import (
 	"testing"
 	"time"
 
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/status"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/onlinebooks/bookstore/go/platform/admin"
+	"github.com/onlinebooks/bookstore/go/platform/telemetry"
 	"github.com/onlinebooks/bookstore/go/testkit"
 )
 
@@ -174,4 +185,58 @@ func TestRecoverPanics_AbortHandlerStillAborts(t *testing.T) {
 		}
 	}()
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+}
+
+// seriesCount is how many series the registry holds of the page's metrics.
+func seriesCount(t *testing.T, reg *prometheus.Registry) int {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, mf := range families {
+		if strings.HasPrefix(mf.GetName(), "http_") {
+			n += len(mf.GetMetric())
+		}
+	}
+	return n
+}
+
+// Made-up methods and paths, however many, fall into the same few series.
+func TestMetrics_LabelsAreBounded(t *testing.T) {
+	w := newWorld(t, time.Second, "", 0)
+	send := func(method, target string) {
+		w.handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(method, target, nil))
+	}
+	// One of each kind first: its series are the ones all the rest share.
+	send("BBX0", "/")
+	send(http.MethodGet, "/nowhere0")
+	want := seriesCount(t, w.reg)
+	for i := range 10_000 {
+		send(fmt.Sprintf("BBX%d", i+1), "/")
+		send(http.MethodGet, fmt.Sprintf("/nowhere%d", i+1))
+	}
+	if got := seriesCount(t, w.reg); got != want {
+		t.Errorf("series after 10,000 made-up methods and paths: got %d, want %d", got, want)
+	}
+	if got := testkit.Value(t, w.reg, "http_requests_total", map[string]string{"method": "other", "code": "405"}); got != 10_001 {
+		t.Errorf(`http_requests_total{method="other"}: got %v, want 10001`, got)
+	}
+}
+
+// /readyz says why Recommendations is not ready: a refusal is not an
+// outage.
+func TestReadyz_NamesTheCause(t *testing.T) {
+	deny := grpc.UnaryInterceptor(func(context.Context, any, *grpc.UnaryServerInfo, grpc.UnaryHandler) (any, error) {
+		return nil, status.Error(codes.PermissionDenied, "client (none) is not allowed")
+	})
+	srv := grpc.NewServer(deny)
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	o := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()}
+	h := NewHandler(o, testkit.Dial(t, srv))
+	code, body := get(t, h, http.MethodGet, "/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "PermissionDenied") {
+		t.Errorf("readyz: got %d %q, want 503 naming PermissionDenied", code, body)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/onlinebooks/bookstore/go/platform/runner"
 	"github.com/onlinebooks/bookstore/go/platform/telemetry"
@@ -52,23 +53,46 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 
 // NewHandler routes the public port, behind observe:
 //
-//	GET /         the homepage (?category=mystery|science-fiction|self-help)
-//	GET /healthz  200 while the process runs (liveness)
-//	GET /readyz   200 when Recommendations answers its health check, else 503
+//	GET /           the homepage (?category=mystery|science-fiction|self-help)
+//	GET /style.css  the site's stylesheet
+//	GET /healthz    200 while the process runs (liveness)
+//	GET /readyz     200 when Recommendations answers its health check, else
+//	                503 naming why (its status, or the call's code)
+//
+// Anything else is the site's 404 page, and another method on these paths
+// its 405 page.
 func NewHandler(o telemetry.Observability, conn grpc.ClientConnInterface) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", &Homepage{Client: pb.NewRecommendationsServiceClient(conn), Log: o.Log})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	get := func(path string, h http.HandlerFunc) {
+		mux.Handle("GET "+path, h) // GET also answers HEAD
+		mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Allow", "GET, HEAD")
+			renderError(w, o.Log, http.StatusMethodNotAllowed, "This address only answers GET.")
+		})
+	}
+	get("/{$}", (&Homepage{Client: pb.NewRecommendationsServiceClient(conn), Log: o.Log}).ServeHTTP)
+	get("/style.css", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Write(stylesheet)
+	})
+	get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	health := healthpb.NewHealthClient(conn)
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	get("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		resp, err := health.Check(r.Context(), &healthpb.HealthCheckRequest{Service: pb.RecommendationsService_ServiceDesc.ServiceName})
-		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-			http.Error(w, "recommendations not reachable", http.StatusServiceUnavailable)
-			return
+		switch {
+		case err != nil:
+			http.Error(w, "recommendations not ready: "+status.Code(err).String(), http.StatusServiceUnavailable)
+		case resp.GetStatus() != healthpb.HealthCheckResponse_SERVING:
+			http.Error(w, "recommendations not ready: "+resp.GetStatus().String(), http.StatusServiceUnavailable)
+		default:
+			fmt.Fprintln(w, "ready")
 		}
-		fmt.Fprintln(w, "ready")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		renderError(w, o.Log, http.StatusNotFound, "There is no page at this address.")
 	})
 	return observe(o, mux)
 }

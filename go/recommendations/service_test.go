@@ -46,6 +46,7 @@ func TestRecommend_Validation(t *testing.T) {
 		{"negative max_results", &pb.RecommendRequest{Category: mystery, MaxResults: -1}, codes.InvalidArgument, "invalid max_results: must not be negative, got -1"},
 		{"max_results above maximum", &pb.RecommendRequest{Category: mystery, MaxResults: MaxMaxResults + 1}, codes.InvalidArgument, "invalid max_results: must be at most 50, got 51"},
 		{"unset category wins over bad max_results", &pb.RecommendRequest{MaxResults: -1}, codes.InvalidArgument, "invalid category: must be set"},
+		{"unknown category wins over bad max_results", &pb.RecommendRequest{Category: 42, MaxResults: -1}, codes.NotFound, "category 42: not found"},
 	}
 	svc := NewService(DefaultCatalog(), WithRand(newSeededRand(1)))
 	for _, tt := range tests {
