@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/onlinebooks/bookstore/go/platform/grpcserver"
+	"github.com/onlinebooks/bookstore/go/platform/lifecycle"
 	"github.com/onlinebooks/bookstore/go/platform/runner"
 	"github.com/onlinebooks/bookstore/go/platform/telemetry"
 	"github.com/onlinebooks/bookstore/go/platform/tlsconfig"
@@ -56,14 +56,22 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.TLS.RegisterFlags(fs)
 }
 
+// HealthServer is the health service a server reports through: grpc-go's
+// health.Server, or lifecycle.Health, which Serve uses because it also ends
+// Watch streams at shutdown.
+type HealthServer interface {
+	healthpb.HealthServer
+	SetServingStatus(service string, status healthpb.HealthCheckResponse_ServingStatus)
+}
+
 // NewGRPCServer returns the Recommendations gRPC server: svc, the standard
 // health service (hs, reporting svc as SERVING) and server reflection,
 // behind grpcserver's interceptor chain.
-func NewGRPCServer(o telemetry.Observability, svc pb.RecommendationsServiceServer, hs *health.Server, extra ...grpc.ServerOption) *grpc.Server {
+func NewGRPCServer(o telemetry.Observability, svc pb.RecommendationsServiceServer, hs HealthServer, extra ...grpc.ServerOption) *grpc.Server {
 	return grpcserver.New(o, register(svc, hs), extra...)
 }
 
-func register(svc pb.RecommendationsServiceServer, hs *health.Server) func(*grpc.Server) {
+func register(svc pb.RecommendationsServiceServer, hs HealthServer) func(*grpc.Server) {
 	return func(srv *grpc.Server) {
 		pb.RegisterRecommendationsServiceServer(srv, svc)
 		healthpb.RegisterHealthServer(srv, hs)
@@ -114,7 +122,7 @@ func Serve(ctx context.Context, log *slog.Logger, cfg Config, svc pb.Recommendat
 		if err != nil {
 			return runner.Parts{}, fmt.Errorf("TLS: %w", err)
 		}
-		hs := health.NewServer()
+		hs := lifecycle.NewHealth()
 		api := NewGRPCServer(o, svc, hs, append(security,
 			MaxConnectionAge(cfg.MaxConnectionAge, cfg.ShutdownGrace),
 			grpc.KeepaliveEnforcementPolicy(KeepaliveEnforcement))...)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
 )
 
 // The messages of the records ServeGRPC and ServeHTTP log once their
@@ -27,7 +26,7 @@ const (
 // end it reports NOT_SERVING through hs (when not nil), lets in-flight calls
 // finish with GracefulStop, and cuts them off with Stop once grace has
 // passed. It returns nil after a drain, whether graceful or cut off.
-func ServeGRPC(ctx context.Context, log *slog.Logger, srv *grpc.Server, lis net.Listener, hs *health.Server, grace time.Duration) error {
+func ServeGRPC(ctx context.Context, log *slog.Logger, srv *grpc.Server, lis net.Listener, hs *Health, grace time.Duration) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 	log.Info(ServingGRPC, "addr", lis.Addr().String())

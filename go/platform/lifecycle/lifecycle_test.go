@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
@@ -39,7 +38,7 @@ func slowServer(delay time.Duration, arrived chan<- struct{}) *grpc.Server {
 
 type served struct {
 	conn   *grpc.ClientConn
-	health *health.Server
+	health *Health
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -47,7 +46,7 @@ type served struct {
 func serve(t *testing.T, srv *grpc.Server, grace time.Duration) served {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
-	hs := health.NewServer()
+	hs := NewHealth()
 	healthpb.RegisterHealthServer(srv, hs)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -85,6 +84,47 @@ func TestServeGRPC_InFlightCallFinishesDuringDrain(t *testing.T) {
 	}
 	if got, want := resp.GetStatus(), healthpb.HealthCheckResponse_NOT_SERVING; got != want {
 		t.Errorf("health after shutdown: got %s, want %s", got, want)
+	}
+}
+
+// Clients watching health are told NOT_SERVING when the drain begins, and
+// their streams then end: they do not hold the drain until its grace.
+func TestServeGRPC_WatchStreamsEndAtShutdown(t *testing.T) {
+	const grace = 10 * time.Second
+	s := serve(t, grpc.NewServer(), grace)
+	hc := healthpb.NewHealthClient(s.conn)
+	var streams []healthpb.Health_WatchClient
+	for range 3 {
+		stream, err := hc.Watch(context.Background(), &healthpb.HealthCheckRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, err := stream.Recv(); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("first status: got %v, %v; want SERVING", resp, err)
+		}
+		streams = append(streams, stream)
+	}
+	began := time.Now()
+	s.cancel()
+	for i, stream := range streams {
+		if resp, err := stream.Recv(); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+			t.Errorf("stream %d at shutdown: got %v, %v; want NOT_SERVING", i, resp, err)
+		}
+		if _, err := stream.Recv(); status.Code(err) != codes.Unavailable {
+			t.Errorf("stream %d after NOT_SERVING: got %v, want it ended UNAVAILABLE", i, err)
+		}
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("ServeGRPC: got %v, want nil", err)
+		}
+		// Well inside the grace: nothing held the drain.
+		if took := time.Since(began); took > grace/2 {
+			t.Errorf("drain took %s with watchers open, want well under the %s grace", took, grace)
+		}
+	case <-time.After(grace / 2):
+		t.Errorf("ServeGRPC still draining %s after the cancel: the watchers hold it", grace/2)
 	}
 }
 

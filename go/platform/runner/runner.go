@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
 
 	"github.com/onlinebooks/bookstore/go/platform/admin"
 	"github.com/onlinebooks/bookstore/go/platform/lifecycle"
@@ -58,7 +57,7 @@ type API interface {
 // begins.
 type GRPC struct {
 	Server *grpc.Server
-	Health *health.Server
+	Health *lifecycle.Health
 }
 
 func (g GRPC) serve(ctx context.Context, log *slog.Logger, lis net.Listener, grace time.Duration) error {
@@ -73,8 +72,8 @@ func (h HTTP) serve(ctx context.Context, log *slog.Logger, lis net.Listener, gra
 }
 
 // Run builds svc's parts with its observability and serves them until ctx
-// ends, then drains both ports. If either port fails, the other is drained
-// too, and Run returns the failure.
+// ends, then drains the API port and after it the admin port. If either
+// port fails, the other is drained too, and Run returns the failure.
 func Run(ctx context.Context, log *slog.Logger, svc Service, build func(telemetry.Observability) (Parts, error)) error {
 	tp, stopTracing, err := telemetry.TracerProvider(ctx, svc.Name, svc.OTLPEndpoint)
 	if err != nil {
@@ -105,9 +104,17 @@ func Run(ctx context.Context, log *slog.Logger, svc Service, build func(telemetr
 	}
 	apiLog, adminLog := log.With("listener", svc.APIListener), log.With("listener", "admin")
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return parts.API.serve(gctx, apiLog, apiLis, svc.ShutdownGrace) })
+	// The admin port outlives the API's drain: probes see NOT_SERVING
+	// rather than a refused connection, and the last scrape counts the
+	// drained calls. It stops once the API has, or when it fails itself.
+	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAdmin()
 	g.Go(func() error {
-		return lifecycle.ServeHTTP(gctx, adminLog, admin.NewServer(admin.Handler(reg, probes), adminLog), adminLis, svc.ShutdownGrace)
+		defer stopAdmin()
+		return parts.API.serve(gctx, apiLog, apiLis, svc.ShutdownGrace)
+	})
+	g.Go(func() error {
+		return lifecycle.ServeHTTP(adminCtx, adminLog, admin.NewServer(admin.Handler(reg, probes), adminLog), adminLis, svc.ShutdownGrace)
 	})
 	return g.Wait()
 }

@@ -13,9 +13,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/onlinebooks/bookstore/go/platform/lifecycle"
 	"github.com/onlinebooks/bookstore/go/platform/telemetry"
 	"github.com/onlinebooks/bookstore/go/testkit"
 )
@@ -39,7 +39,7 @@ func TestRun_ServesBothPortsThenDrainsAndCloses(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, slog.New(slog.DiscardHandler), svc, func(o telemetry.Observability) (Parts, error) {
-			hs := health.NewServer()
+			hs := lifecycle.NewHealth()
 			api := grpc.NewServer()
 			healthpb.RegisterHealthServer(api, hs)
 			probes := grpc.NewServer()
@@ -114,5 +114,53 @@ func TestRun_Failures(t *testing.T) {
 				t.Errorf("Close called %d times, want %d", got, tt.wantClosed)
 			}
 		})
+	}
+}
+
+// While the API drains its last requests, the admin port still answers:
+// probes and the last scrape are not refused.
+func TestRun_AdminAnswersUntilTheAPIHasDrained(t *testing.T) {
+	svc := Service{Name: "test", APIAddr: freeAddr(t), AdminAddr: freeAddr(t), APIListener: "page", ShutdownGrace: 10 * time.Second}
+	arrived, release := make(chan struct{}), make(chan struct{})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(arrived)
+			<-release
+		}
+		w.Write([]byte("ok"))
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, slog.New(slog.DiscardHandler), svc, func(telemetry.Observability) (Parts, error) {
+			return Parts{API: HTTP{Handler: slow}}, nil
+		})
+	}()
+	testkit.WaitFor(t, 5*time.Second, "page serving", func() bool {
+		code, _ := testkit.Get("http://" + svc.APIAddr + "/")
+		return code == http.StatusOK
+	})
+	inFlight := make(chan int, 1)
+	go func() {
+		code, _ := testkit.Get("http://" + svc.APIAddr + "/slow")
+		inFlight <- code
+	}()
+	<-arrived
+	cancel()
+
+	// The drain has begun; it cannot end while /slow is held.
+	for range 5 {
+		time.Sleep(50 * time.Millisecond)
+		if code, _ := testkit.Get("http://" + svc.AdminAddr + "/metrics"); code != http.StatusOK {
+			t.Fatalf("admin /metrics during the API's drain: got %d, want 200", code)
+		}
+	}
+	close(release)
+	if code := <-inFlight; code != http.StatusOK {
+		t.Errorf("in-flight request: got %d, want 200", code)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run: got %v, want nil", err)
 	}
 }

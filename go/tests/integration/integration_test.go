@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -131,5 +133,40 @@ func TestSIGTERM_InFlightCallSucceeds(t *testing.T) {
 	}
 	if !strings.Contains(recs.Logs(), `"msg":"gRPC server drained"`) {
 		t.Errorf("logs do not show a graceful drain:\n%s", recs.Logs())
+	}
+}
+
+// Clients watching health, on the API port and on the admin port, hear
+// NOT_SERVING at SIGTERM and do not hold the process: it exits as soon as
+// its calls have ended, well inside its grace.
+func TestSIGTERM_HealthWatchersDoNotHoldTheDrain(t *testing.T) {
+	const grace = 10 * time.Second
+	recs := start(t, "RECOMMENDATIONS_BIN", "-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0", "-shutdown-grace="+grace.String())
+	addrs := recs.ListenAddrs(startupLimit, "api", "admin")
+	var streams []healthpb.Health_WatchClient
+	for _, addr := range []string{addrs["api"], addrs["admin"]} {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		stream, err := healthpb.NewHealthClient(conn).Watch(context.Background(), &healthpb.HealthCheckRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, err := stream.Recv(); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("watch %s: got %v, %v; want SERVING", addr, resp, err)
+		}
+		streams = append(streams, stream)
+	}
+	began := time.Now()
+	if got := recs.Terminate(grace / 2); got != 0 {
+		t.Errorf("exit code: got %d, want 0", got)
+	}
+	t.Logf("exited %s after SIGTERM, with %d health watchers open and a %s grace", time.Since(began).Round(time.Millisecond), len(streams), grace)
+	for i, stream := range streams {
+		if resp, err := stream.Recv(); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+			t.Errorf("watch %d: got %v, %v; want NOT_SERVING before the end", i, resp, err)
+		}
 	}
 }
