@@ -27,6 +27,18 @@ import (
 	"github.com/onlinebooks/bookstore/go/testkit"
 )
 
+// A successful GET of every route has its series, at zero, before the first
+// request, so dashboards and alerts see a rate of 0 rather than no data.
+func TestMetrics_StartAtZero(t *testing.T) {
+	w := newWorld(t, time.Second, "", 0)
+	for _, route := range []string{"GET /{$}", "GET /style.css", "GET /healthz", "GET /readyz"} {
+		labels := map[string]string{"route": route, "method": "GET", "code": "200"}
+		if got := testkit.Value(t, w.reg, "http_requests_total", labels); got != 0 {
+			t.Errorf("http_requests_total%v before any request: got %v, want 0", labels, got)
+		}
+	}
+}
+
 func TestMetrics_AfterOnePageView(t *testing.T) {
 	w := newWorld(t, time.Second, "", 0)
 	if code, _ := get(t, w.handler, http.MethodGet, "/"); code != http.StatusOK {

@@ -63,7 +63,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 // its 405 page.
 func NewHandler(o telemetry.Observability, conn grpc.ClientConnInterface) http.Handler {
 	mux := http.NewServeMux()
+	var routes []string
 	get := func(path string, h http.HandlerFunc) {
+		routes = append(routes, "GET "+path)
 		mux.Handle("GET "+path, h) // GET also answers HEAD
 		mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -94,7 +96,7 @@ func NewHandler(o telemetry.Observability, conn grpc.ClientConnInterface) http.H
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		renderError(w, o.Log, http.StatusNotFound, "There is no page at this address.")
 	})
-	return observe(o, mux)
+	return observe(o, mux, routes)
 }
 
 // Run serves the Marketplace and its admin port until ctx ends, then drains

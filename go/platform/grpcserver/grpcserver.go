@@ -8,6 +8,10 @@
 //	errors      domain errors to statuses (domainerr)
 //	recovery    a panic becomes INTERNAL; its value and stack are only logged
 //
+// Calls that gRPC refuses before any interceptor runs (undecodable or
+// oversized requests, unknown methods) are counted and logged by a stats
+// handler instead (rejections).
+//
 // Recovery is the chain's innermost step, so a panic becomes an ordinary
 // INTERNAL error that every other interceptor sees. Error mapping runs
 // inside logging and metrics, so they record the code the client receives.
@@ -46,7 +50,9 @@ func New(o telemetry.Observability, register func(*grpc.Server), extra ...grpc.S
 		return status.Error(codes.Internal, domainerr.InternalMessage)
 	})
 
-	var opts []grpc.ServerOption
+	rejected := newRejections(o.Log)
+	o.Metrics.MustRegister(rejected.total)
+	opts := []grpc.ServerOption{grpc.StatsHandler(rejected)}
 	if o.TracerProvider != nil {
 		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(
 			otelgrpc.WithTracerProvider(o.TracerProvider),
@@ -54,12 +60,14 @@ func New(o telemetry.Observability, register func(*grpc.Server), extra ...grpc.S
 	}
 	opts = append(opts,
 		grpc.ChainUnaryInterceptor(
+			unaryMarkReached,
 			metrics.UnaryServerInterceptor(),
 			selector.UnaryServerInterceptor(unaryLogging(o.Log), notHealth),
 			domainerr.UnaryServerInterceptor(),
 			recovery.UnaryServerInterceptor(recoveryOpt),
 		),
 		grpc.ChainStreamInterceptor(
+			streamMarkReached,
 			metrics.StreamServerInterceptor(),
 			selector.StreamServerInterceptor(streamLogging(o.Log), notHealth),
 			domainerr.StreamServerInterceptor(),

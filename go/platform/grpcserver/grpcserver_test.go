@@ -112,6 +112,7 @@ func (b *syncBuffer) records(t *testing.T) []map[string]any {
 }
 
 type fixture struct {
+	conn     *grpc.ClientConn
 	client   pb.DummyServiceClient
 	health   healthpb.HealthClient
 	returned chan error // what the dummy's handlers returned
@@ -133,8 +134,8 @@ func serve(t *testing.T) fixture {
 		pb.RegisterDummyServiceServer(s, dummy{returned: f.returned})
 		healthpb.RegisterHealthServer(s, health.NewServer())
 	})
-	conn := testkit.Dial(t, srv)
-	f.client, f.health = pb.NewDummyServiceClient(conn), healthpb.NewHealthClient(conn)
+	f.conn = testkit.Dial(t, srv)
+	f.client, f.health = pb.NewDummyServiceClient(f.conn), healthpb.NewHealthClient(f.conn)
 	return f
 }
 
@@ -325,5 +326,79 @@ func TestChain_RecordsAServerSpan(t *testing.T) {
 	}
 	if got, want := spans[0].Name(), "bookstore.internal.dummy.v1.DummyService/Echo"; got != want {
 		t.Errorf("span name: got %q, want %q", got, want)
+	}
+}
+
+// rawCodec sends the bytes it is given as a message, as a broken or hostile
+// client would.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error)      { return *(v.(*[]byte)), nil }
+func (rawCodec) Unmarshal(data []byte, v any) error { *(v.(*[]byte)) = data; return nil }
+func (rawCodec) Name() string                        { return "proto" }
+
+// Requests gRPC refuses before the chain (garbage, oversized) are counted
+// and logged, once a second at most, where the chain's metrics and logs
+// never see them.
+func TestRejections_CountedAndLoggedOnce(t *testing.T) {
+	f := serve(t)
+	rejected := func(code string) float64 {
+		return testkit.Value(t, f.reg, "grpc_server_rejected_total", map[string]string{"grpc_code": code})
+	}
+	for _, code := range []string{"Internal", "ResourceExhausted"} {
+		if got := rejected(code); got != 0 {
+			t.Errorf("%s before any call: got %v, want 0", code, got)
+		}
+	}
+	call := func(msg []byte) error {
+		var reply []byte
+		return f.conn.Invoke(context.Background(), "/bookstore.internal.dummy.v1.DummyService/Echo", &msg, &reply, grpc.ForceCodec(rawCodec{}))
+	}
+	garbage := []byte{0xff, 0xff, 0xff, 0xff}
+	for range 5 {
+		if got := status.Code(call(garbage)); got != codes.Internal {
+			t.Fatalf("garbage: got %s, want Internal", got)
+		}
+	}
+	if got := status.Code(call(make([]byte, 5<<20))); got != codes.ResourceExhausted {
+		t.Fatalf("5 MiB: got %s, want ResourceExhausted", got)
+	}
+	for code, want := range map[string]float64{"Internal": 5, "ResourceExhausted": 1} {
+		if got := rejected(code); got != want {
+			t.Errorf("grpc_server_rejected_total{grpc_code=%q}: got %v, want %v", code, got, want)
+		}
+	}
+	// The chain never saw them: its counters stay at zero.
+	if got := testkit.Value(t, f.reg, "grpc_server_handled_total", map[string]string{"grpc_method": "Echo", "grpc_code": "Internal"}); got != 0 {
+		t.Errorf("handled Internal: got %v, want 0", got)
+	}
+	var records int
+	for _, rec := range f.logs.records(t) {
+		if strings.HasPrefix(rec["msg"].(string), "call refused before its handler") {
+			records++
+		}
+	}
+	if records != 1 {
+		t.Errorf("got %d records of refusals within a second, want 1", records)
+	}
+	// A call that reaches the chain is not a rejection.
+	if _, err := f.client.Echo(context.Background(), &pb.EchoRequest{Input: "notfound"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("notfound: %v", err)
+	}
+	families, err := f.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range families {
+		if mf.GetName() != "grpc_server_rejected_total" {
+			continue
+		}
+		var total float64
+		for _, m := range mf.GetMetric() {
+			total += m.GetCounter().GetValue()
+		}
+		if total != 6 {
+			t.Errorf("rejections after a call the chain handled: got %v, want the 6 before it", total)
+		}
 	}
 }
