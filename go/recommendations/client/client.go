@@ -91,13 +91,16 @@ type Instrumentation struct {
 	o       telemetry.Observability
 }
 
-// NewInstrumentation registers the client metrics on o.Metrics.
+// NewInstrumentation registers the client metrics on o.Metrics, with the
+// series of Recommend calls at zero from the start.
 func NewInstrumentation(o telemetry.Observability) (*Instrumentation, error) {
-	metrics := grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram(grpcprom.WithHistogramBuckets(telemetry.LatencyBuckets)))
+	metrics := newZeroFilled(func() *grpcprom.ClientMetrics {
+		return grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram(grpcprom.WithHistogramBuckets(telemetry.LatencyBuckets)))
+	})
 	if err := o.Metrics.Register(metrics); err != nil {
 		return nil, fmt.Errorf("client metrics: %w", err)
 	}
-	return &Instrumentation{metrics: metrics, o: o}, nil
+	return &Instrumentation{metrics: metrics.ClientMetrics, o: o}, nil
 }
 
 // DialOptions instrument a connection's calls and give each that has no

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -166,6 +167,22 @@ func TestNewInstrumentation_RegistersOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Before any call, the series a call makes exist at zero.
+	recommend := map[string]string{"grpc_method": "Recommend", "grpc_service": "bookstore.recommendations.v1.RecommendationsService"}
+	for _, s := range []struct {
+		name, code string
+	}{
+		{"grpc_client_started_total", ""}, {"grpc_client_handling_seconds", ""},
+		{"grpc_client_handled_total", "OK"}, {"grpc_client_handled_total", "Unavailable"}, {"grpc_client_handled_total", "DeadlineExceeded"},
+	} {
+		labels := maps.Clone(recommend)
+		if s.code != "" {
+			labels["grpc_code"] = s.code
+		}
+		if got := testkit.Value(t, reg, s.name, labels); got != 0 {
+			t.Errorf("%s%v before any call: got %v, want 0", s.name, labels, got)
+		}
+	}
 	srv := recommendations.NewGRPCServer(telemetry.Observability{Log: o.Log, Metrics: prometheus.NewRegistry()},
 		recommendations.NewService(recommendations.DefaultCatalog()), health.NewServer())
 	for range 2 {
@@ -177,6 +194,10 @@ func TestNewInstrumentation_RegistersOnce(t *testing.T) {
 	handled := testkit.Value(t, reg, "grpc_client_handled_total", map[string]string{"grpc_method": "Recommend", "grpc_code": "OK"})
 	if got, want := handled, 2.0; got != want {
 		t.Errorf("grpc_client_handled_total: got %v, want %v", got, want)
+	}
+	// The real series replace the zeros; the others stay at zero.
+	if got := testkit.Value(t, reg, "grpc_client_handled_total", map[string]string{"grpc_method": "Recommend", "grpc_code": "Unavailable"}); got != 0 {
+		t.Errorf("grpc_client_handled_total Unavailable after two good calls: got %v, want 0", got)
 	}
 	if _, err := NewInstrumentation(o); err == nil {
 		t.Error("second NewInstrumentation on one registry: got nil error")
