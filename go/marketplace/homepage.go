@@ -9,7 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/onlinebooks/bookstore/go/platform/bounded"
 
 	"google.golang.org/grpc/status"
 
@@ -139,7 +140,7 @@ func requestedCategory(r *http.Request) (c Category, problem string) {
 		for i, c := range categories {
 			slugs[i] = c.Slug
 		}
-		return Category{}, fmt.Sprintf("There is no category %q. Choose one of: %s.", excerpt(values[0], maxEcho), strings.Join(slugs, ", "))
+		return Category{}, fmt.Sprintf("There is no category %q. Choose one of: %s.", bounded.Excerpt(values[0], maxEcho), strings.Join(slugs, ", "))
 	}
 	return c, ""
 }
@@ -174,16 +175,4 @@ func renderError(w http.ResponseWriter, log *slog.Logger, code int, message stri
 		StatusText string
 		Message    string
 	}{errorHeader, code, http.StatusText(code), message})
-}
-
-// excerpt is s cut to at most n bytes, at a character boundary, marked
-// with "…" when cut.
-func excerpt(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

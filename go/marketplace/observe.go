@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 	"strconv"
 
+	"github.com/onlinebooks/bookstore/go/platform/bounded"
+
 	"github.com/felixge/httpsnoop"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -65,7 +67,7 @@ func observe(o telemetry.Observability, mux *http.ServeMux, routes []string) htt
 		}
 		attrs := []slog.Attr{
 			slog.String("method", method),
-			slog.String("uri", excerpt(r.URL.RequestURI(), maxLoggedURI)),
+			slog.String("uri", bounded.Excerpt(r.URL.RequestURI(), maxLoggedURI)),
 			slog.String("route", rt),
 			slog.Int("code", m.Code),
 			slog.Int64("time_us", m.Duration.Microseconds()),
@@ -133,7 +135,7 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 			if p == http.ErrAbortHandler {
 				panic(p) // net/http's own signal to abort the response
 			}
-			log.ErrorContext(r.Context(), "panic in handler", "panic", p, "stack", string(debug.Stack()), "uri", r.URL.RequestURI())
+			log.ErrorContext(r.Context(), "panic in handler", "panic", p, "stack", string(debug.Stack()), "uri", bounded.Excerpt(r.URL.RequestURI(), maxLoggedURI))
 			renderError(w, log, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
 		}()
 		next.ServeHTTP(w, r)

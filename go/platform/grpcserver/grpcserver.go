@@ -40,7 +40,10 @@ import (
 
 // New returns a gRPC server with the interceptor chain described above and
 // the given extra options (credentials and authorisation, keepalive), on
-// which register has registered the services. Every method then has its metric series, at zero,
+// which register has registered the services. Interceptors in extra must
+// come as grpc.ChainUnaryInterceptor or ChainStreamInterceptor: a single
+// grpc.UnaryInterceptor would run before the chain, and its refusals would
+// be counted as gRPC's own. Every method then has its metric series, at zero,
 // before its first call.
 func New(o telemetry.Observability, register func(*grpc.Server), extra ...grpc.ServerOption) *grpc.Server {
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(telemetry.LatencyBuckets)))
@@ -77,6 +80,12 @@ func New(o telemetry.Observability, register func(*grpc.Server), extra ...grpc.S
 	srv := grpc.NewServer(append(opts, extra...)...)
 	register(srv)
 	metrics.InitializeMetrics(srv)
+	rejected.known = map[string]bool{}
+	for service, info := range srv.GetServiceInfo() {
+		for _, m := range info.Methods {
+			rejected.known["/"+service+"/"+m.Name] = true
+		}
+	}
 	return srv
 }
 

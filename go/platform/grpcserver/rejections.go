@@ -3,6 +3,7 @@ package grpcserver
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
+
+	"github.com/onlinebooks/bookstore/go/platform/bounded"
 )
 
 // rejections sees the calls that gRPC itself refuses before any
@@ -20,11 +23,16 @@ import (
 // limit (RESOURCE_EXHAUSTED), an unknown method (UNIMPLEMENTED). It is a
 // stats handler, the one hook gRPC calls for them. Each is counted; a
 // record is logged at most once a second, so a flood of garbage cannot
-// flood the log.
+// flood the log. Other ends before the chain (a client that cancels while
+// its request is still arriving, a call cut off at the end of a drain)
+// are not refusals and are left alone.
 type rejections struct {
 	total     *prometheus.CounterVec
 	log       *slog.Logger
 	sometimes rate.Sometimes
+	// known are the methods the server serves ("/pkg.Service/Method"),
+	// set once they are registered, before the server serves.
+	known map[string]bool
 }
 
 // rejectedCodes are the codes a refusal before the handler has: their
@@ -49,37 +57,51 @@ func newRejections(log *slog.Logger) *rejections {
 // reachedKey marks, in a call's context, whether the chain saw the call.
 type reachedKey struct{}
 
-// maxLoggedMethod bounds the method name a refusal's record quotes: the
-// client chooses it.
-const maxLoggedMethod = 128
+// maxLogged bounds what a refusal's record quotes of the method name and
+// the error: the client chooses the first, and the second may quote its
+// headers.
+const maxLogged = 128
 
 type callInfo struct {
 	reached atomic.Bool
+	unknown bool // a method the server does not serve
 	method  string
 }
 
 func (r *rejections) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	method := info.FullMethodName
-	if len(method) > maxLoggedMethod {
-		method = method[:maxLoggedMethod] + "…"
-	}
-	return context.WithValue(ctx, reachedKey{}, &callInfo{method: method})
+	return context.WithValue(ctx, reachedKey{}, &callInfo{
+		unknown: !r.known[info.FullMethodName],
+		method:  bounded.Excerpt(info.FullMethodName, maxLogged),
+	})
 }
 
 func (r *rejections) HandleRPC(ctx context.Context, s stats.RPCStats) {
-	end, ok := s.(*stats.End)
-	if !ok || end.Error == nil {
+	call, _ := ctx.Value(reachedKey{}).(*callInfo)
+	if call == nil {
 		return
 	}
-	call, _ := ctx.Value(reachedKey{}).(*callInfo)
-	if call == nil || call.reached.Load() {
-		return // the chain counted and logged it
+	switch s := s.(type) {
+	case *stats.InHeader:
+		// An unknown method ends with UNIMPLEMENTED and no End: its
+		// header is the last gRPC reports of it.
+		if call.unknown {
+			r.refused(ctx, call, status.New(codes.Unimplemented, "unknown method"))
+		}
+	case *stats.End:
+		if s.Error == nil || call.reached.Load() || call.unknown {
+			return // served, or counted by the chain, or counted above
+		}
+		if st := status.Convert(s.Error); slices.Contains(rejectedCodes, st.Code()) {
+			r.refused(ctx, call, st)
+		}
 	}
-	st := status.Convert(end.Error)
+}
+
+func (r *rejections) refused(ctx context.Context, call *callInfo, st *status.Status) {
 	r.total.WithLabelValues(st.Code().String()).Inc()
 	r.sometimes.Do(func() {
 		r.log.WarnContext(ctx, "call refused before its handler (logged at most once a second)",
-			"grpc.method", call.method, "grpc.code", st.Code().String(), "grpc.error", st.Message())
+			"grpc.method", call.method, "grpc.code", st.Code().String(), "grpc.error", bounded.Excerpt(st.Message(), maxLogged))
 	})
 }
 

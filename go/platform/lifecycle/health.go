@@ -33,12 +33,24 @@ func (h *Health) Shutdown() {
 	h.once.Do(func() { close(h.draining) })
 }
 
+// Resume does nothing once Shutdown has begun the drain: it cannot be
+// undone, and a watcher told SERVING again would hold it.
+func (h *Health) Resume() {
+	select {
+	case <-h.draining:
+	default:
+		h.Server.Resume()
+	}
+}
+
 // Watch is grpc-go's Watch, ended with UNAVAILABLE once the server drains
 // and the client has been told it is not serving.
 func (h *Health) Watch(req *healthpb.HealthCheckRequest, stream healthpb.Health_WatchServer) error {
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
-	w := &watch{Health_WatchServer: stream, ctx: ctx, cancel: cancel, draining: h.draining}
+	// Until its first status is sent, the client is taken to believe the
+	// service serves, so it is not ended before it hears otherwise.
+	w := &watch{Health_WatchServer: stream, ctx: ctx, cancel: cancel, draining: h.draining, serving: true}
 	go w.endOnDrain()
 	err := h.Server.Watch(req, w)
 	if w.ended() {
@@ -57,20 +69,22 @@ type watch struct {
 	draining <-chan struct{}
 
 	mu      sync.Mutex
-	serving bool // the last status sent was SERVING
+	serving bool // the last status sent was SERVING, or none was sent yet
 	done    bool // ended by the drain
 }
 
 func (w *watch) Context() context.Context { return w.ctx }
 
+// Send holds the lock across the send, so the drain never ends the stream
+// while a status is on its way.
 func (w *watch) Send(m *healthpb.HealthCheckResponse) error {
-	err := w.Health_WatchServer.Send(m)
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.Health_WatchServer.Send(m)
 	w.serving = m.GetStatus() == healthpb.HealthCheckResponse_SERVING
-	w.mu.Unlock()
 	select {
 	case <-w.draining:
-		w.endUnlessServing()
+		w.endLocked()
 	default:
 	}
 	return err
@@ -89,6 +103,10 @@ func (w *watch) endOnDrain() {
 func (w *watch) endUnlessServing() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.endLocked()
+}
+
+func (w *watch) endLocked() {
 	if !w.serving && !w.done {
 		w.done = true
 		w.cancel()

@@ -31,7 +31,8 @@ type Service struct {
 	APIAddr, AdminAddr string
 	// APIListener names the API listener in the logs: "api", "page".
 	APIListener string
-	// ShutdownGrace bounds how long in-flight work may run after ctx ends.
+	// ShutdownGrace bounds how long the API's in-flight work may run after
+	// ctx ends; the admin port then has at most adminGrace more.
 	ShutdownGrace time.Duration
 }
 
@@ -70,6 +71,12 @@ type HTTP struct{ Handler http.Handler }
 func (h HTTP) serve(ctx context.Context, log *slog.Logger, lis net.Listener, grace time.Duration) error {
 	return lifecycle.ServeHTTP(ctx, log, lifecycle.NewHTTPServer(h.Handler, log), lis, grace)
 }
+
+// adminGrace bounds the admin port's own drain, after the API's: a scrape
+// or a probe takes milliseconds, and a whole shutdown must stay within
+// ShutdownGrace plus this, which the manifests' terminationGracePeriodSeconds
+// allow for.
+const adminGrace = 2 * time.Second
 
 // Run builds svc's parts with its observability and serves them until ctx
 // ends, then drains the API port and after it the admin port. If either
@@ -114,7 +121,7 @@ func Run(ctx context.Context, log *slog.Logger, svc Service, build func(telemetr
 		return parts.API.serve(gctx, apiLog, apiLis, svc.ShutdownGrace)
 	})
 	g.Go(func() error {
-		return lifecycle.ServeHTTP(adminCtx, adminLog, admin.NewServer(admin.Handler(reg, probes), adminLog), adminLis, svc.ShutdownGrace)
+		return lifecycle.ServeHTTP(adminCtx, adminLog, admin.NewServer(admin.Handler(reg, probes), adminLog), adminLis, min(svc.ShutdownGrace, adminGrace))
 	})
 	return g.Wait()
 }

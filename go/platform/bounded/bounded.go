@@ -1,0 +1,17 @@
+// Package bounded cuts what an outsider chose (an address, a method name,
+// an error that quotes a header) to a size fit for a page or a log record.
+package bounded
+
+import "unicode/utf8"
+
+// Excerpt is s cut to at most n bytes, at a character boundary, marked
+// with "…" when cut.
+func Excerpt(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
