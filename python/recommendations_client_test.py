@@ -181,6 +181,7 @@ class ArgumentsTest(unittest.TestCase):
         (method,) = config["methodConfig"]
         self.assertEqual(method["name"], [{"service": "bookstore.recommendations.v1.RecommendationsService"}])
         self.assertEqual(method["retryPolicy"]["retryableStatusCodes"], ["UNAVAILABLE"])
+        self.assertEqual(config["retryThrottling"], {"maxTokens": 10, "tokenRatio": 0.1})
 
     def test_category_names(self) -> None:
         self.assertEqual(client.CATEGORIES, ("mystery", "science-fiction", "self-help"))

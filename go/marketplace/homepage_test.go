@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 
 	"github.com/onlinebooks/bookstore/go/platform/telemetry"
@@ -61,7 +62,7 @@ func newWorld(t *testing.T, timeout time.Duration, catalogJSON string, delay tim
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.handler = NewHandler(o, testkit.Dial(t, srv, calls.DialOptions(timeout)...))
+	w.handler = NewHandler(o, testkit.Dial(t, srv, calls.DialOptions(timeout)...), DefaultMaxInFlight)
 	return w
 }
 
@@ -264,5 +265,48 @@ func TestHealthEndpoints(t *testing.T) {
 		if code, _ := get(t, h, http.MethodGet, tt.path); code != tt.want {
 			t.Errorf("%s with the backend down: got %d, want %d", tt.path, code, tt.want)
 		}
+	}
+}
+
+// Past its bound the page is refused at once, a 503 page with Retry-After,
+// instead of queueing; it serves again once the pages in progress end.
+func TestHomepage_BusyIsRefusedAtOnce(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	held := grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		select {
+		case arrived <- struct{}{}:
+			<-release
+		default: // only the first call is held
+		}
+		return handler(ctx, req)
+	})
+	srv := grpc.NewServer(held)
+	pb.RegisterRecommendationsServiceServer(srv, recommendations.NewService(recommendations.DefaultCatalog()))
+	o := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()}
+	h := NewHandler(o, testkit.Dial(t, srv), 1)
+
+	first := make(chan int, 1)
+	go func() {
+		code, _ := get(t, h, http.MethodGet, "/")
+		first <- code
+	}()
+	<-arrived
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if got, want := rec.Code, http.StatusServiceUnavailable; got != want {
+		t.Errorf("a page past the bound: got %d, want %d", got, want)
+	}
+	if got := rec.Header().Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After: got %q, want 1", got)
+	}
+	if !strings.Contains(rec.Body.String(), `<nav aria-label="Categories">`) {
+		t.Errorf("503 is not the site's page:\n%s", rec.Body.String())
+	}
+	close(release)
+	if code := <-first; code != http.StatusOK {
+		t.Errorf("the page in progress: got %d, want 200", code)
+	}
+	if code, _ := get(t, h, http.MethodGet, "/"); code != http.StatusOK {
+		t.Errorf("a page once the other ended: got %d, want 200", code)
 	}
 }

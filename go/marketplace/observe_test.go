@@ -246,7 +246,7 @@ func TestReadyz_NamesTheCause(t *testing.T) {
 	srv := grpc.NewServer(deny)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	o := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()}
-	h := NewHandler(o, testkit.Dial(t, srv))
+	h := NewHandler(o, testkit.Dial(t, srv), DefaultMaxInFlight)
 	code, body := get(t, h, http.MethodGet, "/readyz")
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "PermissionDenied") {
 		t.Errorf("readyz: got %d %q, want 503 naming PermissionDenied", code, body)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/sync/semaphore"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -34,6 +35,9 @@ type Config struct {
 	RecommendationsTimeout time.Duration
 	// ShutdownGrace bounds how long in-flight requests may run after SIGTERM.
 	ShutdownGrace time.Duration
+	// MaxInFlight bounds the homepages rendered at once; past it, a request
+	// gets a 503 page at once (limitInFlight).
+	MaxInFlight int
 	// OTLPEndpoint is where traces are exported; see telemetry.TracerProvider.
 	OTLPEndpoint string
 	// TLS secures the connection to Recommendations.
@@ -47,8 +51,35 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RecommendationsHost, "recommendations-host", "localhost", "Recommendations as host, host:port (default port "+client.DefaultPort+") or gRPC target URI")
 	fs.DurationVar(&c.RecommendationsTimeout, "recommendations-timeout", 500*time.Millisecond, "deadline of each call to Recommendations")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", DefaultMaxInFlight, "homepages rendered at once; more get a 503 page at once, with Retry-After (0: no bound)")
 	fs.StringVar(&c.OTLPEndpoint, "otel-exporter-otlp-endpoint", "", "OTLP/HTTP endpoint to export traces to, e.g. http://collector:4318 (default: tracing off)")
 	c.TLS.RegisterFlags(fs, true)
+}
+
+// DefaultMaxInFlight is -max-in-flight's default: four times the most pages
+// the benchmark ever has in progress (64), so a well-sized load never meets
+// it, while an overload is answered at once instead of queueing without
+// bound.
+const DefaultMaxInFlight = 256
+
+// limitInFlight serves at most n requests with next at once (n <= 0: no
+// bound) and answers the rest at once with the 503 page and Retry-After,
+// so past saturation the page is refused fast rather than queued, and
+// memory and latency stay bounded.
+func limitInFlight(n int, log *slog.Logger, next http.Handler) http.HandlerFunc {
+	if n <= 0 {
+		return next.ServeHTTP
+	}
+	sem := semaphore.NewWeighted(int64(n))
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !sem.TryAcquire(1) {
+			w.Header().Set("Retry-After", "1")
+			renderError(w, log, http.StatusServiceUnavailable, "The shop is very busy right now. Please try again in a moment.")
+			return
+		}
+		defer sem.Release(1)
+		next.ServeHTTP(w, r)
+	}
 }
 
 // NewHandler routes the public port, behind observe:
@@ -61,7 +92,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 //
 // Anything else is the site's 404 page, and another method on these paths
 // its 405 page.
-func NewHandler(o telemetry.Observability, conn grpc.ClientConnInterface) http.Handler {
+func NewHandler(o telemetry.Observability, conn grpc.ClientConnInterface, maxInFlight int) http.Handler {
 	mux := http.NewServeMux()
 	var routes []string
 	get := func(path string, h http.HandlerFunc) {
@@ -72,7 +103,7 @@ func NewHandler(o telemetry.Observability, conn grpc.ClientConnInterface) http.H
 			renderError(w, o.Log, http.StatusMethodNotAllowed, "This address only answers GET.")
 		})
 	}
-	get("/{$}", (&Homepage{Client: pb.NewRecommendationsServiceClient(conn), Log: o.Log}).ServeHTTP)
+	get("/{$}", limitInFlight(maxInFlight, o.Log, &Homepage{Client: pb.NewRecommendationsServiceClient(conn), Log: o.Log}))
 	get("/style.css", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -118,6 +149,6 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 			return runner.Parts{}, fmt.Errorf("recommendations client: %w", err)
 		}
 		log.Info("calling recommendations", "target", conn.Target(), "tls", string(cfg.TLS.Mode))
-		return runner.Parts{API: runner.HTTP{Handler: NewHandler(o, conn)}, Close: func() { conn.Close(); closeTLS() }}, nil
+		return runner.Parts{API: runner.HTTP{Handler: NewHandler(o, conn, cfg.MaxInFlight)}, Close: func() { conn.Close(); closeTLS() }}, nil
 	})
 }

@@ -38,6 +38,9 @@ type Config struct {
 	// again and spread over replicas that came up since; 0 keeps connections
 	// for ever.
 	MaxConnectionAge time.Duration
+	// MaxInFlight bounds the calls served at once; past it, calls are
+	// refused at once with RESOURCE_EXHAUSTED (grpcserver.MaxInFlight).
+	MaxInFlight int
 	// OTLPEndpoint is where traces are exported; see telemetry.TracerProvider.
 	OTLPEndpoint string
 	// TLS secures the API port; under mtls it serves only TLS.AllowedClients.
@@ -51,6 +54,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.CatalogPath, "catalog", "", "catalogue JSON file to serve (default: the embedded catalogue)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight calls may finish after SIGTERM")
 	fs.DurationVar(&c.MaxConnectionAge, "max-connection-age", DefaultMaxConnectionAge, "close each client connection after this long, so clients rebalance over replicas (0: never)")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", DefaultMaxInFlight, "calls served at once; more are refused at once with RESOURCE_EXHAUSTED (0: no bound)")
 	fs.StringVar(&c.OTLPEndpoint, "otel-exporter-otlp-endpoint", "", "OTLP/HTTP endpoint to export traces to, e.g. http://collector:4318 (default: tracing off)")
 	c.TLS.AllowedClients = []string{"marketplace"}
 	c.TLS.RegisterFlags(fs)
@@ -82,6 +86,13 @@ func register(svc pb.RecommendationsServiceServer, hs HealthServer) func(*grpc.S
 
 // DefaultMaxConnectionAge is -max-connection-age's default.
 const DefaultMaxConnectionAge = 5 * time.Minute
+
+// DefaultMaxInFlight is -max-in-flight's default: four times the most calls
+// the benchmark ever has in progress (64, where throughput has long
+// saturated on its 2 cores), so a well-sized load never meets it, while an
+// overload queues at most a few milliseconds of work per replica before it
+// is refused.
+const DefaultMaxInFlight = 256
 
 // KeepaliveEnforcement lets clients ping as often as every 20 s, even
 // between calls. grpc-go's default (5 min) answers the pings of a client
@@ -123,9 +134,10 @@ func Serve(ctx context.Context, log *slog.Logger, cfg Config, svc pb.Recommendat
 			return runner.Parts{}, fmt.Errorf("TLS: %w", err)
 		}
 		hs := lifecycle.NewHealth()
-		api := NewGRPCServer(o, svc, hs, append(security,
+		extra := append(security,
 			MaxConnectionAge(cfg.MaxConnectionAge, cfg.ShutdownGrace),
-			grpc.KeepaliveEnforcementPolicy(KeepaliveEnforcement))...)
+			grpc.KeepaliveEnforcementPolicy(KeepaliveEnforcement))
+		api := NewGRPCServer(o, svc, hs, append(extra, grpcserver.MaxInFlight(cfg.MaxInFlight)...)...)
 		// Probes reach the same health service on the admin port, in
 		// plaintext (with reflection, so grpcurl can call it too).
 		probes := grpc.NewServer()

@@ -423,3 +423,50 @@ func TestRejections_CountedAndLoggedOnce(t *testing.T) {
 		}
 	}
 }
+
+// Past its bound the server refuses at once, RESOURCE_EXHAUSTED, rather
+// than queueing; health checks still answer; capacity comes back when the
+// calls in progress end.
+func TestMaxInFlight(t *testing.T) {
+	const limit = 2
+	reg := prometheus.NewRegistry()
+	srv := New(telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: reg}, func(s *grpc.Server) {
+		pb.RegisterDummyServiceServer(s, dummy{})
+		healthpb.RegisterHealthServer(s, health.NewServer())
+	}, MaxInFlight(limit)...)
+	conn := testkit.Dial(t, srv)
+	client := pb.NewDummyServiceClient(conn)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	held := make(chan error, limit)
+	for range limit {
+		go func() {
+			_, err := client.Echo(ctx, &pb.EchoRequest{Input: "sleep 1h"})
+			held <- err
+		}()
+	}
+	testkit.WaitFor(t, 5*time.Second, "the bound's calls in progress", func() bool {
+		return testkit.Value(t, reg, "grpc_server_started_total", map[string]string{"grpc_method": "Echo"}) == limit
+	})
+	_, err := client.Echo(context.Background(), &pb.EchoRequest{Input: "one more"})
+	if got := status.Code(err); got != codes.ResourceExhausted {
+		t.Errorf("a call past the bound: got %s (%v), want ResourceExhausted", got, err)
+	}
+	if _, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Errorf("health check past the bound: %v", err)
+	}
+	cancel()
+	for range limit {
+		<-held
+	}
+	// The chain counts a call after the bound has let it go.
+	testkit.WaitFor(t, 5*time.Second, "the held calls ended on the server", func() bool {
+		return testkit.Value(t, reg, "grpc_server_handled_total", map[string]string{"grpc_method": "Echo", "grpc_code": "Canceled"}) == limit
+	})
+	if _, err := client.Echo(context.Background(), &pb.EchoRequest{Input: "after"}); err != nil {
+		t.Errorf("a call once the others ended: %v", err)
+	}
+	if got := testkit.Value(t, reg, "grpc_server_handled_total", map[string]string{"grpc_method": "Echo", "grpc_code": "ResourceExhausted"}); got != 1 {
+		t.Errorf("refusals counted: got %v, want 1", got)
+	}
+}

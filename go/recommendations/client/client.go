@@ -39,7 +39,11 @@ const DefaultPort = "50051"
 //
 // A call that fails UNAVAILABLE (its pod went away under it) is tried again,
 // on another connection, within the call's deadline. Recommend only reads,
-// so a retry is safe.
+// so a retry is safe. Nothing else is retried: RESOURCE_EXHAUSTED, a busy
+// server's refusal, would only come back as more load. And retries stop
+// while failures dominate (retryThrottling: each failure costs a token of
+// 10, each success earns a tenth back, and below half no retry is made), so
+// an outage is not doubled by its own retries.
 //
 //go:embed service_config.json
 var ServiceConfig string

@@ -93,40 +93,88 @@ func TestDial_SpreadsCallsOverEveryAddress(t *testing.T) {
 	}
 }
 
-// A pod that goes away under a call answers UNAVAILABLE; the client tries
-// again and its caller never sees it.
-func TestDial_RetriesUnavailable(t *testing.T) {
-	const calls = 10
+// serveFailing serves Recommendations on loopback behind fail, which sees
+// each attempt's number (from 1) and returns the error to answer it with,
+// or nil to serve it; it returns a client connection made by Dial and the
+// count of attempts.
+func serveFailing(t *testing.T, fail func(attempt int64) error) (pb.RecommendationsServiceClient, *atomic.Int64) {
+	t.Helper()
 	var attempts atomic.Int64
-	// Every other attempt fails, as if its pod had just gone.
-	flaky := grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if attempts.Add(1)%2 == 1 {
-			return nil, status.Error(codes.Unavailable, "pod going away")
+	failing := grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if err := fail(attempts.Add(1)); err != nil {
+			return nil, err
 		}
 		return handler(ctx, req)
 	})
 	o := telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()}
-	srv := recommendations.NewGRPCServer(o, recommendations.NewService(recommendations.DefaultCatalog()), health.NewServer(), flaky)
+	srv := recommendations.NewGRPCServer(o, recommendations.NewService(recommendations.DefaultCatalog()), health.NewServer(), failing)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go srv.Serve(lis)
-	defer srv.Stop()
+	t.Cleanup(srv.Stop)
 	conn, err := Dial(lis.Addr().String(), plaintext)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
+	return pb.NewRecommendationsServiceClient(conn), &attempts
+}
 
-	client := pb.NewRecommendationsServiceClient(conn)
+func recommend(t *testing.T, client pb.RecommendationsServiceClient) error {
+	_, err := client.Recommend(t.Context(), &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY})
+	return err
+}
+
+// A pod that goes away under a call answers UNAVAILABLE; the client tries
+// again and its caller never sees it.
+func TestDial_RetriesUnavailable(t *testing.T) {
+	const calls = 10
+	// Three calls' first attempts fail, as if their pod had just gone:
+	// attempts 1, 4 and 7 (calls 1, 3 and 5).
+	client, attempts := serveFailing(t, func(n int64) error {
+		if n <= 7 && n%3 == 1 {
+			return status.Error(codes.Unavailable, "pod going away")
+		}
+		return nil
+	})
 	for range calls {
-		if _, err := client.Recommend(t.Context(), &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY}); err != nil {
+		if err := recommend(t, client); err != nil {
 			t.Fatalf("Recommend: %v, want the retry to succeed", err)
 		}
 	}
-	if got, want := attempts.Load(), int64(2*calls); got != want {
-		t.Errorf("attempts: got %d, want %d (each call retried once)", got, want)
+	if got, want := attempts.Load(), int64(calls+3); got != want {
+		t.Errorf("attempts: got %d, want %d (three calls retried once)", got, want)
+	}
+}
+
+// Retries never add load where there is too much: a busy server's refusal
+// is final, and while failures dominate retries stop (the service config's
+// retryThrottling), so an outage is not multiplied by its own retries.
+func TestDial_RetriesDoNotAmplifyLoad(t *testing.T) {
+	const calls = 20
+	tests := []struct {
+		name        string
+		code        codes.Code
+		maxAttempts int64
+	}{
+		{"busy server", codes.ResourceExhausted, calls},
+		// Unthrottled, each call would make 3 attempts.
+		{"failures dominating", codes.Unavailable, calls + calls/2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client, attempts := serveFailing(t, func(int64) error { return status.Error(tt.code, "no") })
+			for range calls {
+				if got := status.Code(recommend(t, client)); got != tt.code {
+					t.Fatalf("got %s, want %s", got, tt.code)
+				}
+			}
+			if got := attempts.Load(); got > tt.maxAttempts {
+				t.Errorf("attempts for %d calls: got %d, want at most %d", calls, got, tt.maxAttempts)
+			}
+		})
 	}
 }
 
