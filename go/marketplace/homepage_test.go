@@ -57,7 +57,7 @@ func newWorld(t *testing.T, timeout time.Duration, catalogJSON string, delay tim
 
 	// The handler writes its log from request goroutines only, which the
 	// tests wait for, so a plain buffer is safe to read afterwards.
-	o := telemetry.Observability{Log: slog.New(slog.NewJSONHandler(w.logs, nil)), Metrics: w.reg, TracerProvider: tp}
+	o := telemetry.Observability{Log: slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Metrics: w.reg, TracerProvider: tp}
 	calls, err := client.NewInstrumentation(o)
 	if err != nil {
 		t.Fatal(err)

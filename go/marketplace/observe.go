@@ -58,7 +58,9 @@ func observe(o telemetry.Observability, mux *http.ServeMux, routes []string) htt
 		requests.WithLabelValues(rt, method, code).Inc()
 		duration.WithLabelValues(rt, method, code).Observe(m.Duration.Seconds())
 
-		level := slog.LevelInfo
+		// As for gRPC calls (grpcserver.CodeToLevel): what went well is
+		// DEBUG, so the default INFO writes a record only for what did not.
+		level := slog.LevelDebug
 		switch {
 		case m.Code >= 500:
 			level = slog.LevelError

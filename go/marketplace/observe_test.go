@@ -156,7 +156,7 @@ func TestAccessLog(t *testing.T) {
 		uri   string
 		code  float64
 		level string
-	}{{"/?category=self-help", 200, "INFO"}, {"/?category=nope", 400, "WARN"}} {
+	}{{"/?category=self-help", 200, "DEBUG"}, {"/?category=nope", 400, "WARN"}} {
 		rec := requests[i]
 		if rec["uri"] != want.uri || rec["code"] != want.code || rec["level"] != want.level || rec["route"] != "GET /{$}" {
 			t.Errorf("record %d: got %v, want uri %s, code %v at %s", i, rec, want.uri, want.code, want.level)

@@ -128,7 +128,7 @@ func serve(t *testing.T) fixture {
 	t.Helper()
 	f := fixture{returned: make(chan error, 100), reg: prometheus.NewRegistry(), logs: &syncBuffer{}, spans: tracetest.NewSpanRecorder()}
 	srv := New(telemetry.Observability{
-		Log:            slog.New(slog.NewJSONHandler(f.logs, nil)),
+		Log:            slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics:        f.reg,
 		TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(f.spans)),
 	}, func(s *grpc.Server) {
@@ -250,7 +250,7 @@ func TestChain_LogsEveryCall(t *testing.T) {
 	if len(calls) != 3 {
 		t.Fatalf("got %d call records, want 3:\n%v", len(calls), calls)
 	}
-	for i, want := range []struct{ code, level string }{{"OK", "INFO"}, {"NotFound", "WARN"}, {"Internal", "ERROR"}} {
+	for i, want := range []struct{ code, level string }{{"OK", "DEBUG"}, {"NotFound", "WARN"}, {"Internal", "ERROR"}} {
 		rec := calls[i]
 		if rec["grpc.code"] != want.code || rec["level"] != want.level {
 			t.Errorf("call %d: code %v at %v, want %s at %s", i, rec["grpc.code"], rec["level"], want.code, want.level)

@@ -1,7 +1,7 @@
 // Package bench measures the services side by side on this machine and
-// prints one table: Recommend with the full interceptor chain and without
-// it, in plaintext and with mutual TLS, and the page end to end, at several
-// concurrencies; then each service's start-up time, memory and image size.
+// prints one table: Recommend with the full interceptor chain (as shipped,
+// and with a log record for every call) and without it, in plaintext and
+// with mutual TLS, and the page end to end, at several concurrencies; then each service's start-up time, memory and image size.
 //
 // Every configuration runs in the same process tree, interleaved (each
 // repetition runs every cell once), so a noisy machine shifts them alike and
@@ -51,12 +51,15 @@ type Config struct {
 // Target names, as rows of the table.
 const (
 	ChainPlaintext = "Recommend, full chain, plaintext"
-	BarePlaintext  = "Recommend, chain off, plaintext"
-	ChainMTLS      = "Recommend, full chain, mTLS"
-	Page           = "page, end to end"
+	// ChainLogged is the full chain at -log-level=DEBUG, a record for every
+	// call: what the default (successes not logged) saves.
+	ChainLogged   = "Recommend, full chain, every call logged"
+	BarePlaintext = "Recommend, chain off, plaintext"
+	ChainMTLS     = "Recommend, full chain, mTLS"
+	Page          = "page, end to end"
 )
 
-var targets = []string{ChainPlaintext, BarePlaintext, ChainMTLS, Page}
+var targets = []string{ChainPlaintext, ChainLogged, BarePlaintext, ChainMTLS, Page}
 
 const maxReps, maxConcurrencies = 20, 8
 
@@ -102,6 +105,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		security  tlsconfig.Client
 	}{
 		{ChainPlaintext, cfg.Recommendations, recsFlags, plaintext},
+		{ChainLogged, cfg.Recommendations, append(slices.Clone(recsFlags), "-log-level=DEBUG"), plaintext},
 		{BarePlaintext, cfg.BareRecommendations, []string{"-grpc-addr=127.0.0.1:0"}, plaintext},
 		{ChainMTLS, cfg.Recommendations, append(slices.Clone(recsFlags), "-tls-mode=mtls", "-tls-cert="+cfg.ServerCert, "-tls-key="+cfg.ServerKey, "-tls-client-ca="+cfg.CA),
 			tlsconfig.Client{Mode: tlsconfig.MutualTLS, CA: cfg.CA, Cert: cfg.ClientCert, Key: cfg.ClientKey}},
