@@ -29,6 +29,7 @@ func main() {
 	files := map[string]*string{
 		"recommendations":       &cfg.Recommendations,
 		"bare-recommendations":  &cfg.BareRecommendations,
+		"bare-page":             &cfg.BarePage,
 		"marketplace":           &cfg.Marketplace,
 		"ca":                    &cfg.CA,
 		"server-cert":           &cfg.ServerCert,

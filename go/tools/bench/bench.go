@@ -1,7 +1,8 @@
 // Package bench measures the services side by side on this machine and
 // prints one table: Recommend with the full interceptor chain (as shipped,
 // and with a log record for every call) and without it, in plaintext and
-// with mutual TLS, and the page end to end, at several concurrencies; then each service's start-up time, memory and image size.
+// with mutual TLS, and the page end to end and its bare reference, at
+// several concurrencies; then each service's start-up time, memory and image size.
 //
 // Every configuration runs in the same process tree, interleaved (each
 // repetition runs every cell once), so a noisy machine shifts them alike and
@@ -34,9 +35,10 @@ import (
 // Config says what to measure, and with which binaries and files.
 type Config struct {
 	Recommendations, Marketplace string // the service binaries
-	// BareRecommendations is the reference server without the chain
-	// (//go/tools/bench/bareserver).
-	BareRecommendations string
+	// BareRecommendations and BarePage are the references: the service
+	// without the chain (//go/tools/bench/bareserver), and the page without
+	// Marketplace's machinery (//go/tools/bench/barepage), calling it.
+	BareRecommendations, BarePage string
 	// Certificates for mutual TLS: the CA, Recommendations' key pair and
 	// Marketplace's client key pair.
 	CA, ServerCert, ServerKey, ClientCert, ClientKey string
@@ -57,9 +59,12 @@ const (
 	BarePlaintext = "Recommend, chain off, plaintext"
 	ChainMTLS     = "Recommend, full chain, mTLS"
 	Page          = "page, end to end"
+	// PageBare is the bare page over the bare server: what the page costs
+	// without the project's machinery on either side.
+	PageBare = "page, bare reference"
 )
 
-var targets = []string{ChainPlaintext, ChainLogged, BarePlaintext, ChainMTLS, Page}
+var targets = []string{ChainPlaintext, ChainLogged, BarePlaintext, ChainMTLS, Page, PageBare}
 
 const maxReps, maxConcurrencies = 20, 8
 
@@ -182,6 +187,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	ops[Page] = func(concurrency int) loadgen.Op {
 		return pageOp("http://"+addrs[Page]["page"]+"/?category=mystery", concurrency)
+	}
+	barePage, err := testkit.StartProcess(cfg.BarePage, "-http-addr=127.0.0.1:0", "-recommendations-host="+addrs[BarePlaintext]["api"])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", PageBare, err)
+	}
+	procs[PageBare] = barePage
+	if addrs[PageBare], err = barePage.Addrs(30*time.Second, "page"); err != nil {
+		return nil, err
+	}
+	ops[PageBare] = func(concurrency int) loadgen.Op {
+		return pageOp("http://"+addrs[PageBare]["page"]+"/?category=mystery", concurrency)
 	}
 	idle := map[string]int64{}
 	for _, name := range []string{ChainPlaintext, Page} {

@@ -26,7 +26,8 @@ func TestRatios(t *testing.T) {
 		{Target: ChainPlaintext, Concurrency: 16, Throughput: 900, P50: 2 * time.Millisecond},
 		{Target: BarePlaintext, Concurrency: 16, Throughput: 1000},
 		{Target: ChainMTLS, Concurrency: 16, Throughput: 600},
-		{Target: Page, Concurrency: 16, P50: 3 * time.Millisecond},
+		{Target: Page, Concurrency: 16, Throughput: 400, P50: 3 * time.Millisecond},
+		{Target: PageBare, Concurrency: 16, Throughput: 500, P50: 2 * time.Millisecond},
 	}}
 	want := map[string]struct {
 		value float64
@@ -35,6 +36,8 @@ func TestRatios(t *testing.T) {
 		"full chain / chain off, req/s, c=16": {0.9, true},
 		"mTLS / plaintext, req/s, c=16":       {600.0 / 900, false},
 		"page p50 / Recommend p50, c=16":      {1.5, true},
+		"page / bare page, req/s, c=16":       {0.8, false},
+		"page / bare page, p50, c=16":         {1.5, false},
 	}
 	got := r.Ratios()
 	if len(got) != len(want) {
@@ -53,7 +56,7 @@ func TestRatios(t *testing.T) {
 func TestRun_Short(t *testing.T) {
 	path := func(env string) string { return testkit.Runfile(t, env) }
 	cfg := Config{
-		Recommendations: path("RECOMMENDATIONS_BIN"), Marketplace: path("MARKETPLACE_BIN"), BareRecommendations: path("BARE_RECOMMENDATIONS_BIN"),
+		Recommendations: path("RECOMMENDATIONS_BIN"), Marketplace: path("MARKETPLACE_BIN"), BareRecommendations: path("BARE_RECOMMENDATIONS_BIN"), BarePage: path("BARE_PAGE_BIN"),
 		CA: path("CA_CERT"), ServerCert: path("SERVER_CERT"), ServerKey: path("SERVER_KEY"),
 		ClientCert: path("CLIENT_CERT"), ClientKey: path("CLIENT_KEY"),
 		Images:        map[string]string{"recommendations": path("RECOMMENDATIONS_IMAGE"), "marketplace": path("MARKETPLACE_IMAGE")},

@@ -13,6 +13,10 @@ const (
 	minMTLSRatio  = 0.7  // mTLS throughput over plaintext's
 	maxPageRatio  = 1.5  // page p50 over the RPC's p50, at c=16
 	pageRatioAt   = 16
+	// The page against the bare page (issue 19), at every concurrency of
+	// pageRatioAt and above: throughput at least, p50 at most.
+	minPageBareRatio    = 0.85
+	maxPageBareP50Ratio = 1.2
 )
 
 // cell returns the cell of target at concurrency c.
@@ -45,6 +49,14 @@ func (r *Report) Ratios() []Ratio {
 		}
 		if v := ratio(mtls.Throughput, chain.Throughput); v > 0 {
 			ratios = append(ratios, Ratio{fmt.Sprintf("mTLS / plaintext, req/s, c=%d", c), v, fmt.Sprintf("≥ %.2f", minMTLSRatio), v >= minMTLSRatio})
+		}
+		page, _ := r.cell(Page, c)
+		barePage, _ := r.cell(PageBare, c)
+		if v := ratio(page.Throughput, barePage.Throughput); v > 0 && c >= pageRatioAt {
+			ratios = append(ratios, Ratio{fmt.Sprintf("page / bare page, req/s, c=%d", c), v, fmt.Sprintf("≥ %.2f", minPageBareRatio), v >= minPageBareRatio})
+		}
+		if v := ratio(float64(page.P50), float64(barePage.P50)); v > 0 && c >= pageRatioAt {
+			ratios = append(ratios, Ratio{fmt.Sprintf("page / bare page, p50, c=%d", c), v, fmt.Sprintf("≤ %.1f", maxPageBareP50Ratio), v <= maxPageBareP50Ratio})
 		}
 	}
 	page, okPage := r.cell(Page, pageRatioAt)

@@ -1,0 +1,62 @@
+// Command barepage is the benchmark's bare page: what Marketplace's
+// homepage does at its core (one Recommend call, the books in an
+// html/template page) on net/http and a plain grpc-go client, with nothing
+// else: no interceptors, metrics, access log, headers, limits or query
+// validation. //go/cmd/bench measures the real page against it. It is not
+// shipped.
+package main
+
+import (
+	"context"
+	"flag"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/onlinebooks/bookstore/go/platform/cli"
+	"github.com/onlinebooks/bookstore/go/platform/lifecycle"
+	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
+)
+
+var page = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Online Books For You</title></head>
+<body><h1>Mystery books you may like</h1><ul>
+{{range .}}<li>{{.Title}} <span>by {{.Author}}</span></li>
+{{end}}</ul></body></html>
+`))
+
+func main() {
+	fs := flag.NewFlagSet("barepage", flag.ContinueOnError)
+	addr := fs.String("http-addr", "127.0.0.1:0", "address of the page")
+	target := fs.String("recommendations-host", "127.0.0.1:50051", "host:port of Recommendations")
+	os.Exit(cli.Main(fs, os.Args[1:], os.Stderr, func(ctx context.Context, log *slog.Logger) error {
+		conn, err := grpc.NewClient(*target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		recs := pb.NewRecommendationsServiceClient(conn)
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			defer cancel()
+			resp, err := recs.Recommend(ctx, &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY, MaxResults: 3})
+			if err != nil {
+				http.Error(w, "recommendations unavailable", http.StatusServiceUnavailable)
+				return
+			}
+			page.Execute(w, resp.GetBooks())
+		})
+		lis, err := net.Listen("tcp", *addr)
+		if err != nil {
+			return err
+		}
+		return lifecycle.ServeHTTP(ctx, log.With("listener", "page"), &http.Server{Handler: mux}, lis, 5*time.Second)
+	}))
+}
