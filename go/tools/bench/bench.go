@@ -122,13 +122,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			p.Stop()
 		}
 	}()
-	for _, s := range servers {
-		p, err := testkit.StartProcess(s.bin, s.args...)
+	// launch starts the target name's process and learns where its
+	// listener listens.
+	launch := func(name, bin, listener string, args ...string) error {
+		p, err := testkit.StartProcess(bin, args...)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		procs[s.name] = p
-		if addrs[s.name], err = p.Addrs(30*time.Second, "api"); err != nil {
+		procs[name] = p
+		addrs[name], err = p.Addrs(30*time.Second, listener)
+		return err
+	}
+	for _, s := range servers {
+		if err := launch(s.name, s.bin, "api", s.args...); err != nil {
 			return nil, err
 		}
 	}
@@ -177,27 +183,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	market, err := testkit.StartProcess(cfg.Marketplace, append(marketFlags, "-http-addr=127.0.0.1:0")...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", Page, err)
+	// The two pages, each on its own backend: the project's over the full
+	// chain, the bare one over the bare server.
+	pages := []struct {
+		name, bin string
+		args      []string
+	}{
+		{Page, cfg.Marketplace, append(marketFlags, "-http-addr=127.0.0.1:0")},
+		{PageBare, cfg.BarePage, []string{"-http-addr=127.0.0.1:0", "-recommendations-host=" + addrs[BarePlaintext]["api"]}},
 	}
-	procs[Page] = market
-	if addrs[Page], err = market.Addrs(30*time.Second, "page"); err != nil {
-		return nil, err
-	}
-	ops[Page] = func(concurrency int) loadgen.Op {
-		return pageOp("http://"+addrs[Page]["page"]+"/?category=mystery", concurrency)
-	}
-	barePage, err := testkit.StartProcess(cfg.BarePage, "-http-addr=127.0.0.1:0", "-recommendations-host="+addrs[BarePlaintext]["api"])
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", PageBare, err)
-	}
-	procs[PageBare] = barePage
-	if addrs[PageBare], err = barePage.Addrs(30*time.Second, "page"); err != nil {
-		return nil, err
-	}
-	ops[PageBare] = func(concurrency int) loadgen.Op {
-		return pageOp("http://"+addrs[PageBare]["page"]+"/?category=mystery", concurrency)
+	for _, pg := range pages {
+		if err := launch(pg.name, pg.bin, "page", pg.args...); err != nil {
+			return nil, err
+		}
+		url := "http://" + addrs[pg.name]["page"] + "/?category=mystery"
+		ops[pg.name] = func(concurrency int) loadgen.Op { return pageOp(url, concurrency) }
 	}
 	idle := map[string]int64{}
 	for _, name := range []string{ChainPlaintext, Page} {
