@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -78,7 +77,7 @@ func TestCompose(t *testing.T) {
 	}
 
 	project := fmt.Sprintf("bookstore-e2e-%d", os.Getpid())
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	// The launcher stages the certificates here, readable by the services.
 	// Not t.TempDir: /tmp may be Bazel's chroot's own, which the engine,
 	// outside it, does not see; TEST_TMPDIR is in the output base, at the
@@ -191,17 +190,6 @@ func run(t *testing.T, env []string, dir, name string, args ...string) string {
 // working directory `bazel run` gives a target.
 func runfilesRoot() string {
 	return filepath.Join(os.Getenv("TEST_SRCDIR"), os.Getenv("TEST_WORKSPACE"))
-}
-
-// freePort is a loopback port nothing listens on now, for Compose to publish.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func lastLine(s string) string {

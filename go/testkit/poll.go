@@ -3,6 +3,7 @@ package testkit
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -61,4 +62,18 @@ func HealthCheck(t testing.TB, addr string) (healthpb.HealthCheckResponse_Servin
 	defer cancel()
 	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 	return resp.GetStatus(), status.Code(err)
+}
+
+// FreePort is a loopback port nothing listens on now, for a server the test
+// starts with a fixed address (Compose's published port, a runner's
+// listeners). Another process could take it first; on loopback in a test's
+// sandbox none does.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
