@@ -64,14 +64,14 @@ const maxLogged = 128
 
 type callInfo struct {
 	reached atomic.Bool
-	unknown bool // a method the server does not serve
-	method  string
+	unknown bool   // a method the server does not serve
+	method  string // as the client sent it: cut only when logged
 }
 
 func (r *rejections) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	return context.WithValue(ctx, reachedKey{}, &callInfo{
 		unknown: !r.known[info.FullMethodName],
-		method:  bounded.Excerpt(info.FullMethodName, maxLogged),
+		method:  info.FullMethodName,
 	})
 }
 
@@ -101,7 +101,7 @@ func (r *rejections) refused(ctx context.Context, call *callInfo, st *status.Sta
 	r.total.WithLabelValues(st.Code().String()).Inc()
 	r.sometimes.Do(func() {
 		r.log.WarnContext(ctx, "call refused before its handler (logged at most once a second)",
-			"grpc.method", call.method, "grpc.code", st.Code().String(), "grpc.error", bounded.Excerpt(st.Message(), maxLogged))
+			"grpc.method", bounded.Excerpt(call.method, maxLogged), "grpc.code", st.Code().String(), "grpc.error", bounded.Excerpt(st.Message(), maxLogged))
 	})
 }
 

@@ -24,7 +24,7 @@ import (
 // until the real one exists.
 type zeroFilled struct {
 	*grpcprom.ClientMetrics
-	zeros []prometheus.Metric
+	zeros map[string]prometheus.Metric // by seriesKey
 }
 
 // zeroCodes are the ends of a call whose series start at zero: success,
@@ -40,11 +40,11 @@ func newZeroFilled(newMetrics func() *grpcprom.ClientMetrics) *zeroFilled {
 				return status.Error(code, "")
 			})
 	}
-	z := &zeroFilled{ClientMetrics: newMetrics()}
+	z := &zeroFilled{ClientMetrics: newMetrics(), zeros: map[string]prometheus.Metric{}}
 	for _, m := range collect(scratch) {
 		var out dto.Metric
 		if m.Write(&out) == nil {
-			z.zeros = append(z.zeros, zeroMetric{desc: m.Desc(), labels: out.GetLabel(), histogram: out.GetHistogram()})
+			z.zeros[seriesKey(m)] = zeroMetric{desc: m.Desc(), labels: out.GetLabel(), histogram: out.GetHistogram()}
 		}
 	}
 	return z
@@ -57,8 +57,8 @@ func (z *zeroFilled) Collect(ch chan<- prometheus.Metric) {
 		seen[seriesKey(m)] = true
 		ch <- m
 	}
-	for _, m := range z.zeros {
-		if !seen[seriesKey(m)] {
+	for key, m := range z.zeros {
+		if !seen[key] {
 			ch <- m
 		}
 	}
