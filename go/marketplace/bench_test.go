@@ -35,7 +35,7 @@ func benchBooks(tb testing.TB) *pb.RecommendResponse {
 //
 //	tools/bazel run //go/marketplace:marketplace_test -- -test.run='^$' -test.bench=. -test.benchmem
 func BenchmarkRender(b *testing.B) {
-	data := homepageData{Header: headers[categories[0].Value], Category: categories[0], Books: benchBooks(b).GetBooks()}
+	data := homepageData{Top: tops[categories[0].Value], Books: benchBooks(b).GetBooks()}
 	log := slog.New(slog.DiscardHandler)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/onlinebooks/bookstore/go/platform/bounded"
 
@@ -35,26 +36,27 @@ var stylesheet = func() []byte {
 	return b
 }()
 
-// headers holds each category's page header (its navigation, with the
-// category marked current), and errorHeader the error pages' (none
-// current). A header depends on the category alone, so it is rendered once
-// here instead of on every request, where its dozen escaped actions were
-// half of the page's rendering time.
-var headers, errorHeader = func() (map[pb.BookCategory]template.HTML, template.HTML) {
-	h := map[pb.BookCategory]template.HTML{}
+// tops holds the top of each category's homepage (the document's head, the
+// navigation with the category marked current, the heading), and
+// errorHeader the error pages' navigation (none current). Both depend on
+// nothing a request brings, so they are rendered here, once: on every
+// request, their escaped actions cost more than the books'.
+var tops, errorHeader = func() (map[pb.BookCategory]template.HTML, template.HTML) {
+	t := map[pb.BookCategory]template.HTML{}
 	for _, c := range categories {
-		h[c.Value] = renderHeader(c)
+		t[c.Value] = renderOnce("homepage-top", c)
 	}
-	return h, renderHeader(Category{})
+	return t, renderOnce("header", Category{})
 }()
 
-func renderHeader(current Category) template.HTML {
+// renderOnce renders the template name for the page of category current.
+func renderOnce(name string, current Category) template.HTML {
 	var buf bytes.Buffer
 	data := struct {
 		Categories []Category
 		Category   Category
 	}{categories, current}
-	if err := templates.ExecuteTemplate(&buf, "header", data); err != nil {
+	if err := templates.ExecuteTemplate(&buf, name, data); err != nil {
 		panic(err) // a broken embedded template; TestHomepage shows it too
 	}
 	// Made by html/template's own escaping, so it is safe as it is.
@@ -76,9 +78,8 @@ type Homepage struct {
 const UnavailableNotice = "Recommendations are unavailable right now"
 
 type homepageData struct {
-	Header   template.HTML
-	Category Category
-	Books    []*pb.Book
+	Top   template.HTML // tops[the category]
+	Books []*pb.Book
 	// Notice, when set, stands in place of the books.
 	Notice string
 }
@@ -89,7 +90,7 @@ func (h *Homepage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		renderError(w, h.Log, http.StatusBadRequest, problem)
 		return
 	}
-	data := homepageData{Header: headers[category.Value], Category: category}
+	data := homepageData{Top: tops[category.Value]}
 
 	resp, err := h.Client.Recommend(r.Context(), &pb.RecommendRequest{Category: category.Value, MaxResults: BooksPerPage})
 	switch {
@@ -148,10 +149,9 @@ func requestedCategory(r *http.Request) (c Category, problem string) {
 // render executes a template into a buffer first, so that a failure yields a
 // clean error page instead of half a page.
 func render(w http.ResponseWriter, log *slog.Logger, code int, name string, data any) {
-	var buf bytes.Buffer
-	// Room for a whole page at once, instead of growing through six sizes.
-	buf.Grow(4 << 10)
-	if err := templates.ExecuteTemplate(&buf, name, data); err != nil {
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer putPageBuffer(buf)
+	if err := templates.ExecuteTemplate(buf, name, data); err != nil {
 		log.Error("rendering template", "template", name, "err", err)
 		if name != "error.html" {
 			renderError(w, log, http.StatusInternalServerError, "Something went wrong on our side.")
@@ -160,19 +160,58 @@ func render(w http.ResponseWriter, log *slog.Logger, code int, name string, data
 		}
 		return
 	}
+	writePage(w, code, buf.Bytes())
+}
+
+// writePage sends an HTML page with code.
+func writePage(w http.ResponseWriter, code int, page []byte) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	buf.WriteTo(w)
+	w.Write(page)
+}
+
+// pageBuffers are render's buffers, reused from page to page: a new one
+// for each page, zeroed and grown, cost more than rendering the navigation
+// did.
+var pageBuffers = sync.Pool{New: func() any {
+	b := new(bytes.Buffer)
+	b.Grow(4 << 10) // room for a whole page
+	return b
+}}
+
+// putPageBuffer returns buf to the pool, unless a page made it unusually
+// large: a pool of such buffers would hold their memory for good.
+func putPageBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 64<<10 {
+		return
+	}
+	buf.Reset()
+	pageBuffers.Put(buf)
 }
 
 // renderError writes the error page: the site's layout, the status, and
 // message, which may quote at most an excerpt of the visitor's input.
 func renderError(w http.ResponseWriter, log *slog.Logger, code int, message string) {
-	render(w, log, code, "error.html", struct {
-		Header     template.HTML
-		Status     int
-		StatusText string
-		Message    string
-	}{errorHeader, code, http.StatusText(code), message})
+	render(w, log, code, "error.html", errorData(code, message))
+}
+
+// errorPage renders the error page for an answer that never changes, once.
+func errorPage(code int, message string) []byte {
+	var buf bytes.Buffer
+	if err := templates.ExecuteTemplate(&buf, "error.html", errorData(code, message)); err != nil {
+		panic(err) // a broken embedded template; TestHomepage shows it too
+	}
+	return buf.Bytes()
+}
+
+type errorPageData struct {
+	Header     template.HTML
+	Status     int
+	StatusText string
+	Message    string
+}
+
+func errorData(code int, message string) errorPageData {
+	return errorPageData{errorHeader, code, http.StatusText(code), message}
 }

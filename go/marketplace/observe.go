@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/time/rate"
 
 	"github.com/onlinebooks/bookstore/go/platform/telemetry"
 )
@@ -45,13 +46,18 @@ func observe(o telemetry.Observability, mux *http.ServeMux, routes []string) htt
 	}
 
 	route := func(r *http.Request) string {
-		// "/" is the 404 page's catch-all (NewHandler).
-		if _, pattern := mux.Handler(r); pattern != "" && pattern != "/" {
-			return pattern
+		pattern := r.Pattern // set by mux once it has routed r
+		if pattern == "" {
+			_, pattern = mux.Handler(r) // not routed yet: the span's name
 		}
-		return "unmatched"
+		// "/" is the 404 page's catch-all (NewHandler).
+		if pattern == "" || pattern == "/" {
+			return "unmatched"
+		}
+		return pattern
 	}
 	inner := secure(recoverPanics(o.Log, mux))
+	unavailable := rate.NewLimiter(1, 1) // a 503's record, once a second at most
 	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := httpsnoop.CaptureMetrics(inner, w, r)
 		rt, method, code := route(r), methodLabel(r.Method), strconv.Itoa(m.Code)
@@ -62,10 +68,22 @@ func observe(o telemetry.Observability, mux *http.ServeMux, routes []string) htt
 		// DEBUG, so the default INFO writes a record only for what did not.
 		level := slog.LevelDebug
 		switch {
+		case m.Code == http.StatusServiceUnavailable:
+			// Load refused (limitInFlight) or not ready: under overload,
+			// thousands a second of one condition, which the metrics
+			// count. A record each would cost the CPU that refusing is
+			// meant to spare.
+			level = slog.LevelWarn
+			if !unavailable.Allow() {
+				return
+			}
 		case m.Code >= 500:
 			level = slog.LevelError
 		case m.Code >= 400 && m.Code != StatusClientClosedRequest:
 			level = slog.LevelWarn
+		}
+		if !o.Log.Enabled(r.Context(), level) {
+			return // most requests, at the default level: build no record
 		}
 		attrs := []slog.Attr{
 			slog.String("method", method),

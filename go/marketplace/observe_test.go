@@ -167,6 +167,25 @@ func TestAccessLog(t *testing.T) {
 	}
 }
 
+// Under overload the 503s come by the thousand, one condition: one record a
+// second, while the metrics count each.
+func TestAccessLog_UnavailableAtMostOnceASecond(t *testing.T) {
+	var logs bytes.Buffer
+	reg := prometheus.NewRegistry()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /busy", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+	h := observe(telemetry.Observability{Log: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: reg}, mux, []string{"GET /busy"})
+	for range 50 {
+		get(t, h, http.MethodGet, "/busy")
+	}
+	if got := strings.Count(logs.String(), `"msg":"http request"`); got != 1 {
+		t.Errorf("got %d records of 50 503s within a second, want 1:\n%s", got, logs.String())
+	}
+	if got := testkit.Value(t, reg, "http_requests_total", map[string]string{"route": "GET /busy", "code": "503"}); got != 50 {
+		t.Errorf("http_requests_total of the 503s: got %v, want 50", got)
+	}
+}
+
 func TestRecoverPanics_GenericErrorPage(t *testing.T) {
 	var logs bytes.Buffer
 	h := recoverPanics(slog.New(slog.NewJSONHandler(&logs, nil)), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/semaphore"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -49,12 +49,15 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":5000", "address of the web page")
 	fs.StringVar(&c.AdminAddr, "admin-addr", ":5001", "address of the admin port: /metrics")
 	fs.StringVar(&c.RecommendationsHost, "recommendations-host", "localhost", "Recommendations as host, host:port (default port "+client.DefaultPort+") or gRPC target URI")
-	fs.DurationVar(&c.RecommendationsTimeout, "recommendations-timeout", 500*time.Millisecond, "deadline of each call to Recommendations")
+	fs.DurationVar(&c.RecommendationsTimeout, "recommendations-timeout", DefaultRecommendationsTimeout, "deadline of each call to Recommendations")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", DefaultMaxInFlight, "homepages rendered at once; more get a 503 page at once, with Retry-After (0: no bound)")
 	fs.StringVar(&c.OTLPEndpoint, "otel-exporter-otlp-endpoint", "", "OTLP/HTTP endpoint to export traces to, e.g. http://collector:4318 (default: tracing off)")
 	c.TLS.RegisterFlags(fs, true)
 }
+
+// DefaultRecommendationsTimeout is -recommendations-timeout's default.
+const DefaultRecommendationsTimeout = 500 * time.Millisecond
 
 // DefaultMaxInFlight is -max-in-flight's default: four times the most pages
 // the benchmark ever has in progress (64), so a well-sized load never meets
@@ -66,18 +69,23 @@ const DefaultMaxInFlight = 256
 // bound) and answers the rest at once with the 503 page and Retry-After,
 // so past saturation the page is refused fast rather than queued, and
 // memory and latency stay bounded.
-func limitInFlight(n int, log *slog.Logger, next http.Handler) http.HandlerFunc {
+func limitInFlight(n int, next http.Handler) http.HandlerFunc {
 	if n <= 0 {
 		return next.ServeHTTP
 	}
-	sem := semaphore.NewWeighted(int64(n))
+	// A refusal must cost far less than a page, or refusing would not
+	// spare the service: its page is rendered once, here. And a counter,
+	// not a semaphore: nothing waits, and an atomic add takes no lock.
+	busy := errorPage(http.StatusServiceUnavailable, "The shop is very busy right now. Please try again in a moment.")
+	var inFlight atomic.Int64
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !sem.TryAcquire(1) {
+		if inFlight.Add(1) > int64(n) {
+			inFlight.Add(-1)
 			w.Header().Set("Retry-After", "1")
-			renderError(w, log, http.StatusServiceUnavailable, "The shop is very busy right now. Please try again in a moment.")
+			writePage(w, http.StatusServiceUnavailable, busy)
 			return
 		}
-		defer sem.Release(1)
+		defer inFlight.Add(-1)
 		next.ServeHTTP(w, r)
 	}
 }
@@ -103,7 +111,7 @@ func NewHandler(o telemetry.Observability, conn grpc.ClientConnInterface, maxInF
 			renderError(w, o.Log, http.StatusMethodNotAllowed, "This address only answers GET.")
 		})
 	}
-	get("/{$}", limitInFlight(maxInFlight, o.Log, &Homepage{Client: pb.NewRecommendationsServiceClient(conn), Log: o.Log}))
+	get("/{$}", limitInFlight(maxInFlight, &Homepage{Client: pb.NewRecommendationsServiceClient(conn), Log: o.Log}))
 	get("/style.css", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=3600")

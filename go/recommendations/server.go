@@ -75,8 +75,8 @@ func NewGRPCServer(o telemetry.Observability, svc pb.RecommendationsServiceServe
 	return grpcserver.New(o, register(svc, hs), extra...)
 }
 
-func register(svc pb.RecommendationsServiceServer, hs HealthServer) func(*grpc.Server) {
-	return func(srv *grpc.Server) {
+func register(svc pb.RecommendationsServiceServer, hs HealthServer) func(grpcserver.Registrar) {
+	return func(srv grpcserver.Registrar) {
 		pb.RegisterRecommendationsServiceServer(srv, svc)
 		healthpb.RegisterHealthServer(srv, hs)
 		hs.SetServingStatus(pb.RecommendationsService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)

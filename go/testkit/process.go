@@ -132,6 +132,16 @@ func (p *Process) Logs() string {
 // Pid is the process's ID.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
+// Running reports whether the process has not exited (nor been killed).
+func (p *Process) Running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
 // Addrs waits for the process to say where its listeners listen, and
 // returns their addresses by name ("api", "page", "admin"). It waits up to
 // limit: a program under emulation starts slower.

@@ -1,7 +1,7 @@
 // Command bench measures both services side by side on this machine and
-// prints the Markdown tables of docs/performance.md:
+// prints the Markdown tables of docs/performance.md, and writes its plots:
 //
-//	tools/bazel run //go/cmd/bench
+//	tools/bazel run //go/cmd/bench -- -plots=docs/performance
 //
 // Its flags name the binaries, certificates and images by runfiles path;
 // BUILD.bazel passes the built ones.
@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,8 @@ func main() {
 	cfg.Concurrencies = []int{1, 16, 64}
 	fs.IntVar(&cfg.Reps, "reps", 3, "repetitions of every cell; the table shows medians")
 	fs.DurationVar(&cfg.Duration, "duration", 3*time.Second, "length of each run")
+	plots := fs.String("plots", "", "folder to write the SVG plots to; a relative one is in the workspace under bazel run (default: no plots)")
+	fs.DurationVar(&cfg.OverloadDuration, "overload-duration", 3*time.Second, "length of each run of the overload run (0: leave it out)")
 	os.Exit(cli.Main(fs, os.Args[1:], os.Stderr, func(ctx context.Context, _ *slog.Logger) error {
 		for name, p := range files {
 			path, err := runfiles.Rlocation(*p)
@@ -71,6 +74,17 @@ func main() {
 			return err
 		}
 		report.Markdown(os.Stdout)
+		if *plots != "" {
+			dir := *plots
+			if ws := os.Getenv("BUILD_WORKSPACE_DIRECTORY"); ws != "" && !filepath.IsAbs(dir) {
+				dir = filepath.Join(ws, dir)
+			}
+			written, err := report.Plots(dir)
+			if err != nil {
+				return fmt.Errorf("plots: %w", err)
+			}
+			fmt.Fprintf(os.Stderr, "plots in %s: %s\n", dir, strings.Join(written, ", "))
+		}
 		for _, c := range report.Cells {
 			if c.Failed > 0 {
 				return fmt.Errorf("%d requests failed (%s, c=%d): the figures are not comparable", c.Failed, c.Target, c.Concurrency)

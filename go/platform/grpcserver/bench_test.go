@@ -34,7 +34,7 @@ func BenchmarkChain(b *testing.B) {
 			return New(telemetry.Observability{
 				Log:     slog.New(slog.NewJSONHandler(io.Discard, nil)),
 				Metrics: prometheus.NewRegistry(),
-			}, func(s *grpc.Server) { pb.RegisterDummyServiceServer(s, dummy{}) })
+			}, func(s Registrar) { pb.RegisterDummyServiceServer(s, dummy{}) })
 		}},
 	}
 	for _, s := range servers {

@@ -131,7 +131,7 @@ func serve(t *testing.T) fixture {
 		Log:            slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics:        f.reg,
 		TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(f.spans)),
-	}, func(s *grpc.Server) {
+	}, func(s Registrar) {
 		pb.RegisterDummyServiceServer(s, dummy{returned: f.returned})
 		healthpb.RegisterHealthServer(s, health.NewServer())
 	})
@@ -411,6 +411,15 @@ func TestRejections_CountedAndLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, mf := range families {
+		// An unknown method passes the stream chain on its way to be
+		// refused: it must not mint series of its own.
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if v := l.GetValue(); v == "Nope" || v == "no.Such" {
+					t.Errorf("%s has a series for an unknown method: %v", mf.GetName(), m.GetLabel())
+				}
+			}
+		}
 		if mf.GetName() != "grpc_server_rejected_total" {
 			continue
 		}
@@ -430,7 +439,7 @@ func TestRejections_CountedAndLoggedOnce(t *testing.T) {
 func TestMaxInFlight(t *testing.T) {
 	const limit = 2
 	reg := prometheus.NewRegistry()
-	srv := New(telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: reg}, func(s *grpc.Server) {
+	srv := New(telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: reg}, func(s Registrar) {
 		pb.RegisterDummyServiceServer(s, dummy{})
 		healthpb.RegisterHealthServer(s, health.NewServer())
 	}, MaxInFlight(limit)...)

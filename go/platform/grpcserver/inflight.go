@@ -2,11 +2,12 @@ package grpcserver
 
 import (
 	"context"
+	"strings"
+	"sync/atomic"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
-	"golang.org/x/sync/semaphore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 )
 
@@ -22,29 +23,45 @@ func MaxInFlight(n int) []grpc.ServerOption {
 	if n <= 0 {
 		return nil
 	}
-	sem := semaphore.NewWeighted(int64(n))
-	admit := func() error {
-		if !sem.TryAcquire(1) {
-			return status.Error(codes.ResourceExhausted, "server busy: too many calls in progress, try again shortly")
+	// A counter, not a semaphore (x/sync/semaphore): nothing ever waits
+	// here, and one atomic add per call takes no lock that every call in
+	// progress contends for.
+	var inFlight atomic.Int64
+	// admit counts a call in, or refuses it; health checks pass uncounted.
+	admit := func(method string) (counted bool, err error) {
+		if strings.HasPrefix(method, healthPrefix) {
+			return false, nil
 		}
-		return nil
+		if inFlight.Add(1) > int64(n) {
+			inFlight.Add(-1)
+			return false, errBusy
+		}
+		return true, nil
 	}
-	unary := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if err := admit(); err != nil {
+	unary := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		counted, err := admit(info.FullMethod)
+		if err != nil {
 			return nil, err
 		}
-		defer sem.Release(1)
+		if counted {
+			defer inFlight.Add(-1)
+		}
 		return handler(ctx, req)
 	}
-	stream := func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		if err := admit(); err != nil {
+	stream := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		counted, err := admit(info.FullMethod)
+		if err != nil {
 			return err
 		}
-		defer sem.Release(1)
+		if counted {
+			defer inFlight.Add(-1)
+		}
 		return handler(srv, ss)
 	}
-	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(selector.UnaryServerInterceptor(unary, notHealth)),
-		grpc.ChainStreamInterceptor(selector.StreamServerInterceptor(stream, notHealth)),
-	}
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream)}
 }
+
+// healthPrefix starts the full method name of every health check.
+var healthPrefix = "/" + healthpb.Health_ServiceDesc.ServiceName + "/"
+
+var errBusy = status.Error(codes.ResourceExhausted, "server busy: too many calls in progress, try again shortly")

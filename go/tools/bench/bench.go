@@ -2,7 +2,8 @@
 // prints one table: Recommend with the full interceptor chain (as shipped,
 // and with a log record for every call) and without it, in plaintext and
 // with mutual TLS, and the page end to end and its bare reference, at
-// several concurrencies; then each service's start-up time, memory and image size.
+// several concurrencies; then each service's start-up time, memory and image
+// size; then each service overloaded, within its Kubernetes limits.
 //
 // Every configuration runs in the same process tree, interleaved (each
 // repetition runs every cell once), so a noisy machine shifts them alike and
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"runtime"
 	"slices"
@@ -47,7 +49,10 @@ type Config struct {
 	Concurrencies []int
 	Reps          int
 	Duration      time.Duration // of each run
-	Progress      io.Writer     // a line per run
+	// OverloadDuration is the length of each run of the overload run
+	// (overload.go); 0 leaves it out.
+	OverloadDuration time.Duration
+	Progress         io.Writer // a line per run
 }
 
 // Target names, as rows of the table.
@@ -58,13 +63,20 @@ const (
 	ChainLogged   = "Recommend, full chain, every call logged"
 	BarePlaintext = "Recommend, chain off, plaintext"
 	ChainMTLS     = "Recommend, full chain, mTLS"
-	Page          = "page, end to end"
+	// Chain8 and Bare8 spread the calls over 8 connections, where one
+	// connection's single reader and writer no longer set the pace.
+	Chain8 = "Recommend, full chain, 8 connections"
+	Bare8  = "Recommend, chain off, 8 connections"
+	Page   = "page, end to end"
 	// PageBare is the bare page over the bare server: what the page costs
 	// without the project's machinery on either side.
 	PageBare = "page, bare reference"
 )
 
-var targets = []string{ChainPlaintext, ChainLogged, BarePlaintext, ChainMTLS, Page, PageBare}
+var targets = []string{ChainPlaintext, ChainLogged, BarePlaintext, ChainMTLS, Chain8, Bare8, Page, PageBare}
+
+// connections is how many connections Chain8 and Bare8 use.
+const connections = 8
 
 const maxReps, maxConcurrencies = 20, 8
 
@@ -87,11 +99,12 @@ type Service struct {
 
 // Report is one run of the benchmark.
 type Report struct {
-	Date, Machine string
-	Reps          int
-	Duration      time.Duration
-	Cells         []Cell
-	Services      []Service
+	Date, Machine              string
+	Reps                       int
+	Duration, OverloadDuration time.Duration
+	Cells                      []Cell
+	Services                   []Service
+	Overloads                  []Overload
 }
 
 // Run starts the services, measures, stops them and returns the report.
@@ -101,23 +114,26 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Reps < 1 || cfg.Reps > maxReps || len(cfg.Concurrencies) == 0 || len(cfg.Concurrencies) > maxConcurrencies {
 		return nil, fmt.Errorf("need 1 to %d repetitions and 1 to %d concurrencies", maxReps, maxConcurrencies)
 	}
-	report := &Report{Date: time.Now().UTC().Format("2006-01-02"), Machine: machine(), Reps: cfg.Reps, Duration: cfg.Duration}
+	report := &Report{Date: time.Now().UTC().Format("2006-01-02"), Machine: machine(), Reps: cfg.Reps, Duration: cfg.Duration, OverloadDuration: cfg.OverloadDuration}
 	recsFlags := []string{"-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0"}
 	plaintext := tlsconfig.Client{Mode: tlsconfig.Plaintext}
+	mtls := tlsconfig.Client{Mode: tlsconfig.MutualTLS, CA: cfg.CA, Cert: cfg.ClientCert, Key: cfg.ClientKey}
 	servers := []struct {
 		name, bin string
 		args      []string
-		security  tlsconfig.Client
 	}{
-		{ChainPlaintext, cfg.Recommendations, recsFlags, plaintext},
-		{ChainLogged, cfg.Recommendations, append(slices.Clone(recsFlags), "-log-level=DEBUG"), plaintext},
-		{BarePlaintext, cfg.BareRecommendations, []string{"-grpc-addr=127.0.0.1:0"}, plaintext},
-		{ChainMTLS, cfg.Recommendations, append(slices.Clone(recsFlags), "-tls-mode=mtls", "-tls-cert="+cfg.ServerCert, "-tls-key="+cfg.ServerKey, "-tls-client-ca="+cfg.CA),
-			tlsconfig.Client{Mode: tlsconfig.MutualTLS, CA: cfg.CA, Cert: cfg.ClientCert, Key: cfg.ClientKey}},
+		{ChainPlaintext, cfg.Recommendations, recsFlags},
+		{ChainLogged, cfg.Recommendations, append(slices.Clone(recsFlags), "-log-level=DEBUG")},
+		{BarePlaintext, cfg.BareRecommendations, []string{"-grpc-addr=127.0.0.1:0"}},
+		{ChainMTLS, cfg.Recommendations, append(slices.Clone(recsFlags), "-tls-mode=mtls", "-tls-cert="+cfg.ServerCert, "-tls-key="+cfg.ServerKey, "-tls-client-ca="+cfg.CA)},
 	}
 	procs := map[string]*testkit.Process{}
 	addrs := map[string]map[string]string{}
+	var closers []func() // the clients' connections, closed before the servers stop
 	defer func() {
+		for _, c := range slices.Backward(closers) {
+			c()
+		}
 		for _, p := range procs {
 			p.Stop()
 		}
@@ -141,20 +157,42 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	req := &pb.RecommendRequest{Category: pb.BookCategory_BOOK_CATEGORY_MYSTERY, MaxResults: 3}
 	ops := map[string]func(concurrency int) loadgen.Op{}
-	for _, s := range servers {
-		security, closeTLS, err := s.security.DialOptions()
+	// dial returns an op that calls Recommend at addr over n long-lived
+	// connections in turn (Marketplace keeps one). Retries are off, so
+	// that a cell measures calls, not attempts.
+	dial := func(addr string, security tlsconfig.Client, n int) (loadgen.Op, error) {
+		opts, closeTLS, err := security.DialOptions()
 		if err != nil {
 			return nil, err
 		}
-		defer closeTLS()
-		// One long-lived connection per server, as Marketplace keeps.
-		// Retries off, so that a cell measures calls, not attempts.
-		conn, err := client.Dial(addrs[s.name]["api"], append(security, grpc.WithDisableRetry())...)
+		closers = append(closers, closeTLS)
+		calls := make([]loadgen.Op, n)
+		for i := range calls {
+			conn, err := client.Dial(addr, append(opts, grpc.WithDisableRetry())...)
+			if err != nil {
+				return nil, err
+			}
+			closers = append(closers, func() { conn.Close() })
+			calls[i] = loadgen.RecommendOp(pb.NewRecommendationsServiceClient(conn), req, 5*time.Second)
+		}
+		return loadgen.RoundRobin(calls...), nil
+	}
+	for _, s := range []struct {
+		name, server string
+		security     tlsconfig.Client
+		conns        int
+	}{
+		{ChainPlaintext, ChainPlaintext, plaintext, 1},
+		{ChainLogged, ChainLogged, plaintext, 1},
+		{BarePlaintext, BarePlaintext, plaintext, 1},
+		{ChainMTLS, ChainMTLS, mtls, 1},
+		{Chain8, ChainPlaintext, plaintext, connections},
+		{Bare8, BarePlaintext, plaintext, connections},
+	} {
+		op, err := dial(addrs[s.server]["api"], s.security, s.conns)
 		if err != nil {
 			return nil, err
 		}
-		defer conn.Close()
-		op := loadgen.RecommendOp(pb.NewRecommendationsServiceClient(conn), req, 5*time.Second)
 		ops[s.name] = func(int) loadgen.Op { return op }
 	}
 	recsStartUp, err := startUpTime(cfg.Recommendations, []string{"-admin-addr=127.0.0.1:0"}, "-grpc-addr=", func(addr string) loadgen.Op {
@@ -198,6 +236,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		url := "http://" + addrs[pg.name]["page"] + "/?category=mystery"
 		ops[pg.name] = func(concurrency int) loadgen.Op { return pageOp(url, concurrency) }
+	}
+	if err := samePages("http://"+addrs[Page]["page"]+"/?category=mystery", "http://"+addrs[PageBare]["page"]+"/"); err != nil {
+		return nil, err
 	}
 	idle := map[string]int64{}
 	for _, name := range []string{ChainPlaintext, Page} {
@@ -256,6 +297,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		report.Services = append(report.Services, Service{Name: s.image, StartUp: s.startUp, IdleRSS: idle[s.name], PeakRSS: peak, ImageSize: size})
 	}
+	if cfg.OverloadDuration > 0 {
+		if report.Overloads, err = overload(ctx, cfg, req); err != nil {
+			return nil, err
+		}
+	}
 	return report, nil
 }
 
@@ -284,6 +330,32 @@ func startUpTime(bin string, args []string, addrFlag string, probe func(addr str
 		time.Sleep(time.Millisecond)
 	}
 	return 0, fmt.Errorf("%s: no successful call within 30s of its start; it logged:\n%s", bin, p.Logs())
+}
+
+// samePages checks that the project's page and the bare one send the same
+// markup, the books aside (each call picks its own): the two must differ in
+// how they are made, not in what they send.
+func samePages(project, bare string) error {
+	markup := func(url string) (string, error) {
+		code, body := testkit.Get(url)
+		if code != http.StatusOK {
+			return "", fmt.Errorf("GET %s: HTTP %d", url, code)
+		}
+		lines := strings.Split(body, "\n")
+		return strings.Join(slices.DeleteFunc(lines, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "<li>") }), "\n"), nil
+	}
+	want, err := markup(project)
+	if err != nil {
+		return err
+	}
+	got, err := markup(bare)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("the bare page's markup is not Marketplace's (update //go/tools/bench/barepage):\n%s\nMarketplace's:\n%s", got, want)
+	}
+	return nil
 }
 
 // summarize takes the median of each measure over the repetitions.

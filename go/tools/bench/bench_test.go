@@ -22,31 +22,60 @@ func TestMedian(t *testing.T) {
 }
 
 func TestRatios(t *testing.T) {
+	ms := time.Millisecond
 	r := &Report{Cells: []Cell{
-		{Target: ChainPlaintext, Concurrency: 16, Throughput: 900, P50: 2 * time.Millisecond},
-		{Target: BarePlaintext, Concurrency: 16, Throughput: 1000},
-		{Target: ChainMTLS, Concurrency: 16, Throughput: 600},
-		{Target: Page, Concurrency: 16, Throughput: 400, P50: 3 * time.Millisecond},
-		{Target: PageBare, Concurrency: 16, Throughput: 500, P50: 2 * time.Millisecond},
+		{Target: ChainPlaintext, Concurrency: 16, Throughput: 900, P50: 2 * ms, P99: 4 * ms},
+		{Target: BarePlaintext, Concurrency: 16, Throughput: 1000, P50: 2 * ms, P99: 2 * ms},
+		{Target: ChainMTLS, Concurrency: 16, Throughput: 600, P50: 3 * ms, P99: 8 * ms},
+		{Target: Chain8, Concurrency: 16, Throughput: 500, P50: 1 * ms, P99: 1 * ms},
+		{Target: Bare8, Concurrency: 16, Throughput: 1000, P50: 2 * ms, P99: 4 * ms},
+		{Target: Page, Concurrency: 16, Throughput: 400, P50: 3 * ms, P99: 3 * ms},
+		{Target: PageBare, Concurrency: 16, Throughput: 500, P50: 2 * ms, P99: 3 * ms},
+		{Target: ChainPlaintext, Concurrency: 64, Throughput: 880, P50: 2 * ms, P99: 2 * ms},
+		{Target: BarePlaintext, Concurrency: 64, Throughput: 1000, P50: 2 * ms, P99: 2 * ms},
+		{Target: Page, Concurrency: 64, Throughput: 900, P50: 2 * ms, P99: 2 * ms},
+		{Target: PageBare, Concurrency: 64, Throughput: 1000, P50: 2 * ms, P99: 2 * ms},
 	}}
-	want := map[string]struct {
-		value float64
-		met   bool
-	}{
-		"full chain / chain off, req/s, c=16": {0.9, true},
-		"mTLS / plaintext, req/s, c=16":       {600.0 / 900, false},
-		"page p50 / Recommend p50, c=16":      {1.5, true},
-		"page / bare page, req/s, c=16":       {0.8, false},
-		"page / bare page, p50, c=16":         {1.5, false},
+	want := []Ratio{
+		{"Recommend, full chain / chain off, 1 connection", 16, 0.9, 1, 2, "req/s ≥ 0.85", true},
+		{"Recommend, full chain / chain off, 1 connection", 64, 0.88, 1, 1, "req/s ≥ 0.90", false},
+		{"Recommend, full chain / chain off, 8 connections", 16, 0.5, 0.5, 0.25, "", true},
+		{"Recommend, mTLS / plaintext", 16, 600.0 / 900, 1.5, 2, "req/s ≥ 0.70", false},
+		{"page / bare page", 16, 0.8, 1.5, 1, "req/s ≥ 0.85, p50 ≤ 1.2", false},
+		{"page / bare page", 64, 0.9, 1, 1, "req/s ≥ 0.85, p50 ≤ 1.2", true},
 	}
 	got := r.Ratios()
 	if len(got) != len(want) {
-		t.Fatalf("got %d ratios, want %d: %+v", len(got), len(want), got)
+		t.Fatalf("got %d ratios, want %d:\n%+v", len(got), len(want), got)
 	}
-	for _, q := range got {
-		w, ok := want[q.Name]
-		if !ok || q.Value != w.value || q.Met != w.met {
-			t.Errorf("%s: got %.3f met %t, want %.3f met %t", q.Name, q.Value, q.Met, w.value, w.met)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("ratio %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestOverloadVerdict(t *testing.T) {
+	ms := time.Millisecond
+	runs := func(goodput4 float64, p99low, p99high time.Duration) []OverloadRun {
+		return []OverloadRun{{Factor: 0.5, Goodput: 50, P99: p99low}, {Factor: 1, Goodput: 110}, {Factor: 4, Goodput: goodput4, P99: p99high}}
+	}
+	for _, tc := range []struct {
+		name        string
+		o           Overload
+		share, grow float64
+		met         bool
+	}{
+		{"held", Overload{Capacity: 100, Runs: runs(99, 2*ms, 10*ms), PeakRSS: 50 << 20}, 0.9, 5, true},
+		{"goodput fell", Overload{Capacity: 100, Runs: runs(88, 2*ms, 2*ms), PeakRSS: 50 << 20}, 0.8, 1, false},
+		{"latency grew", Overload{Capacity: 100, Runs: runs(110, 2*ms, 12*ms), PeakRSS: 50 << 20}, 1, 6, false},
+		{"over the memory limit", Overload{Capacity: 100, Runs: runs(110, 2*ms, 2*ms), PeakRSS: limitMemory}, 1, 1, false},
+		{"crashed", Overload{Capacity: 100, Runs: runs(110, 2*ms, 2*ms), Crashed: true}, 1, 1, false},
+		{"nothing measured", Overload{}, 0, 0, false},
+	} {
+		share, grow, met := tc.o.Verdict()
+		if share != tc.share || grow != tc.grow || met != tc.met {
+			t.Errorf("%s: got %.2f, %.2f, %t; want %.2f, %.2f, %t", tc.name, share, grow, met, tc.share, tc.grow, tc.met)
 		}
 	}
 }
@@ -59,10 +88,11 @@ func TestRun_Short(t *testing.T) {
 		Recommendations: path("RECOMMENDATIONS_BIN"), Marketplace: path("MARKETPLACE_BIN"), BareRecommendations: path("BARE_RECOMMENDATIONS_BIN"), BarePage: path("BARE_PAGE_BIN"),
 		CA: path("CA_CERT"), ServerCert: path("SERVER_CERT"), ServerKey: path("SERVER_KEY"),
 		ClientCert: path("CLIENT_CERT"), ClientKey: path("CLIENT_KEY"),
-		Images:        map[string]string{"recommendations": path("RECOMMENDATIONS_IMAGE"), "marketplace": path("MARKETPLACE_IMAGE")},
-		Concurrencies: []int{1, 16},
-		Reps:          2,
-		Duration:      100 * time.Millisecond,
+		Images:           map[string]string{"recommendations": path("RECOMMENDATIONS_IMAGE"), "marketplace": path("MARKETPLACE_IMAGE")},
+		Concurrencies:    []int{1, 16},
+		Reps:             2,
+		Duration:         100 * time.Millisecond,
+		OverloadDuration: 200 * time.Millisecond,
 	}
 	r, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -84,9 +114,22 @@ func TestRun_Short(t *testing.T) {
 			t.Errorf("%s: %+v, want every figure measured", s.Name, s)
 		}
 	}
+	if len(r.Overloads) != 2 {
+		t.Fatalf("overload runs: got %+v, want recommendations and marketplace", r.Overloads)
+	}
+	for _, o := range r.Overloads {
+		if o.Capacity <= 0 || len(o.Runs) != len(overloadFactors) || o.PeakRSS <= 0 || o.Crashed {
+			t.Errorf("overload run of %s: %+v, want capacity, a run per load, peak RSS, no crash", o.Service, o)
+		}
+		for _, run := range o.Runs {
+			if run.Sent <= 0 || run.Goodput <= 0 || run.Failed != 0 {
+				t.Errorf("%s at %.1f×: %+v, want requests sent and served, none failed", o.Service, run.Factor, run)
+			}
+		}
+	}
 	var b bytes.Buffer
 	r.Markdown(&b)
-	for _, want := range []string{"| Recommend, chain off, plaintext | 16 |", "| page p50 / Recommend p50", "| marketplace |"} {
+	for _, want := range []string{"| Recommend, chain off, plaintext | 16 |", "| page / bare page | 16 |", "| marketplace |", "| marketplace | | 4.0× |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}

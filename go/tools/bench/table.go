@@ -3,21 +3,39 @@ package bench
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
-// Target ratios: what the numbers must show, each measured as a ratio
-// within one run.
-const (
-	minChainRatio = 0.85 // full chain's throughput over chain off's
-	minMTLSRatio  = 0.7  // mTLS throughput over plaintext's
-	maxPageRatio  = 1.5  // page p50 over the RPC's p50, at c=16
-	pageRatioAt   = 16
-	// The page against the bare page (issue 19), at every concurrency of
-	// pageRatioAt and above: throughput at least, p50 at most.
-	minPageBareRatio    = 0.85
-	maxPageBareP50Ratio = 1.2
-)
+// A comparison is a target against its reference, measured in the same
+// run: the project against its bare reference, or mTLS against plaintext.
+type comparison struct {
+	name, target, reference string
+	// want gives the ratios the target must reach at concurrency c: at
+	// least minThroughput of the reference's requests per second, and at
+	// most maxP50 times its median latency (0: no bound).
+	want func(c int) (minThroughput, maxP50 float64)
+}
+
+var comparisons = []comparison{
+	// Issue 19: at least 0.9 where one connection is busiest; the earlier
+	// steps' 0.85 below it.
+	{"Recommend, full chain / chain off, 1 connection", ChainPlaintext, BarePlaintext, func(c int) (float64, float64) {
+		if c >= 64 {
+			return 0.9, 0
+		}
+		return 0.85, 0
+	}},
+	{"Recommend, full chain / chain off, 8 connections", Chain8, Bare8, func(int) (float64, float64) { return 0, 0 }},
+	{"Recommend, mTLS / plaintext", ChainMTLS, ChainPlaintext, func(int) (float64, float64) { return 0.7, 0 }},
+	// Issue 19, where the page's machinery is under load.
+	{"page / bare page", Page, PageBare, func(c int) (float64, float64) {
+		if c >= 16 {
+			return 0.85, 1.2
+		}
+		return 0, 0
+	}},
+}
 
 // cell returns the cell of target at concurrency c.
 func (r *Report) cell(target string, c int) (Cell, bool) {
@@ -29,49 +47,49 @@ func (r *Report) cell(target string, c int) (Cell, bool) {
 	return Cell{}, false
 }
 
-// Ratio is one of the targets, as measured.
+// Ratio is one comparison at one concurrency: the target's figures over
+// the reference's, and whether they reach what is wanted of them.
 type Ratio struct {
-	Name   string
-	Value  float64
-	Target string
-	Met    bool
+	Name                 string
+	Concurrency          int
+	Throughput, P50, P99 float64
+	Target               string // what is wanted, "" for nothing
+	Met                  bool
 }
 
-// Ratios compares the cells as the targets ask, at each concurrency measured.
+// Ratios makes every comparison at each concurrency measured.
 func (r *Report) Ratios() []Ratio {
 	var ratios []Ratio
-	for _, c := range r.concurrencies() {
-		chain, _ := r.cell(ChainPlaintext, c)
-		bare, _ := r.cell(BarePlaintext, c)
-		mtls, _ := r.cell(ChainMTLS, c)
-		if v := ratio(chain.Throughput, bare.Throughput); v > 0 {
-			ratios = append(ratios, Ratio{fmt.Sprintf("full chain / chain off, req/s, c=%d", c), v, fmt.Sprintf("≥ %.2f", minChainRatio), v >= minChainRatio})
+	for _, cmp := range comparisons {
+		for _, c := range r.concurrencies() {
+			target, ok1 := r.cell(cmp.target, c)
+			ref, ok2 := r.cell(cmp.reference, c)
+			if !ok1 || !ok2 || ref.Throughput == 0 || ref.P50 == 0 || ref.P99 == 0 {
+				continue
+			}
+			q := Ratio{
+				Name:        cmp.name,
+				Concurrency: c,
+				Throughput:  target.Throughput / ref.Throughput,
+				P50:         float64(target.P50) / float64(ref.P50),
+				P99:         float64(target.P99) / float64(ref.P99),
+				Met:         true,
+			}
+			minThroughput, maxP50 := cmp.want(c)
+			var wants []string
+			if minThroughput > 0 {
+				wants = append(wants, fmt.Sprintf("req/s ≥ %.2f", minThroughput))
+				q.Met = q.Met && q.Throughput >= minThroughput
+			}
+			if maxP50 > 0 {
+				wants = append(wants, fmt.Sprintf("p50 ≤ %.1f", maxP50))
+				q.Met = q.Met && q.P50 <= maxP50
+			}
+			q.Target = strings.Join(wants, ", ")
+			ratios = append(ratios, q)
 		}
-		if v := ratio(mtls.Throughput, chain.Throughput); v > 0 {
-			ratios = append(ratios, Ratio{fmt.Sprintf("mTLS / plaintext, req/s, c=%d", c), v, fmt.Sprintf("≥ %.2f", minMTLSRatio), v >= minMTLSRatio})
-		}
-		page, _ := r.cell(Page, c)
-		barePage, _ := r.cell(PageBare, c)
-		if v := ratio(page.Throughput, barePage.Throughput); v > 0 && c >= pageRatioAt {
-			ratios = append(ratios, Ratio{fmt.Sprintf("page / bare page, req/s, c=%d", c), v, fmt.Sprintf("≥ %.2f", minPageBareRatio), v >= minPageBareRatio})
-		}
-		if v := ratio(float64(page.P50), float64(barePage.P50)); v > 0 && c >= pageRatioAt {
-			ratios = append(ratios, Ratio{fmt.Sprintf("page / bare page, p50, c=%d", c), v, fmt.Sprintf("≤ %.1f", maxPageBareP50Ratio), v <= maxPageBareP50Ratio})
-		}
-	}
-	page, okPage := r.cell(Page, pageRatioAt)
-	rpc, okRPC := r.cell(ChainPlaintext, pageRatioAt)
-	if v := ratio(float64(page.P50), float64(rpc.P50)); okPage && okRPC && v > 0 {
-		ratios = append(ratios, Ratio{fmt.Sprintf("page p50 / Recommend p50, c=%d", pageRatioAt), v, fmt.Sprintf("≤ %.1f", maxPageRatio), v <= maxPageRatio})
 	}
 	return ratios
-}
-
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
 }
 
 func (r *Report) concurrencies() []int {
@@ -93,22 +111,54 @@ func (r *Report) Markdown(w io.Writer) {
 	for _, c := range r.Cells {
 		fmt.Fprintf(w, "| %s | %d | %.0f | %s | %s | %d |\n", c.Target, c.Concurrency, c.Throughput, ms(c.P50), ms(c.P99), c.Failed)
 	}
-	fmt.Fprintln(w, "\n| ratio | measured | target | met |")
-	fmt.Fprintln(w, "|---|---:|---|---|")
+	fmt.Fprintln(w, "\n| ratio | concurrency | req/s | p50 | p99 | wanted | met |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|---|")
 	for _, q := range r.Ratios() {
 		met := "yes"
-		if !q.Met {
+		switch {
+		case q.Target == "":
+			met = ""
+		case !q.Met:
 			met = "**no**"
 		}
-		fmt.Fprintf(w, "| %s | %.2f | %s | %s |\n", q.Name, q.Value, q.Target, met)
+		fmt.Fprintf(w, "| %s | %d | %.2f | %.2f | %.2f | %s | %s |\n", q.Name, q.Concurrency, q.Throughput, q.P50, q.P99, q.Target, met)
 	}
 	fmt.Fprintln(w, "\n| service | start-up to first success | RSS idle | RSS peak under load | image, compressed |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
 	for _, s := range r.Services {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", s.Name, ms(s.StartUp), mib(s.IdleRSS), mib(s.PeakRSS), mib(s.ImageSize))
 	}
+	r.overloadMarkdown(w)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// overloadMarkdown writes the overload run's tables.
+func (r *Report) overloadMarkdown(w io.Writer) {
+	if len(r.Overloads) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nOverload: each service in an open loop at %v times the capacity it showed just before (closed loop, 64 in flight), for %s each; p50 and p99 are of the requests served.\n\n", overloadFactors, r.OverloadDuration)
+	fmt.Fprintln(w, "| service | limits | load | offered req/s | sent req/s | goodput req/s | refused | failed | p50 | p99 |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, o := range r.Overloads {
+		fmt.Fprintf(w, "| %s, %s | %s | capacity | | | %.0f | | | | |\n", o.Service, o.Requests, o.Confined, o.Capacity)
+		for _, run := range o.Runs {
+			fmt.Fprintf(w, "| %s | | %.1f× | %.0f | %.0f | %.0f | %.1f %% | %d | %s | %s |\n", o.Service, run.Factor, run.Offered, run.Sent, run.Goodput, 100*run.Refused, run.Failed, ms(run.P50), ms(run.P99))
+		}
+	}
+	fmt.Fprintf(w, "\n| service | goodput at %.0f× / peak | p99 at %.0f× / at %.1f× | peak RSS (limit %s) | crashed | wanted | met |\n",
+		overloadFactors[len(overloadFactors)-1], overloadFactors[len(overloadFactors)-1], overloadFactors[0], mib(limitMemory))
+	fmt.Fprintln(w, "|---|---:|---:|---:|---|---|---|")
+	for _, o := range r.Overloads {
+		share, growth, met := o.Verdict()
+		verdict := "yes"
+		if !met {
+			verdict = "**no**"
+		}
+		fmt.Fprintf(w, "| %s | %.2f | %.2f | %s | %t | ≥ %.2f, ≤ %.0f, under the limit, no crash | %s |\n",
+			o.Service, share, growth, mib(o.PeakRSS), o.Crashed, minGoodputShare, maxP99Growth, verdict)
+	}
+}

@@ -59,7 +59,10 @@ func (c Config) validate() error {
 type Result struct {
 	Elapsed   time.Duration
 	Latencies []time.Duration // sorted
-	Outcomes  map[string]int
+	// OKLatencies are those of the requests whose outcome is OK, sorted:
+	// under overload, the latency of what was served, not refused.
+	OKLatencies []time.Duration
+	Outcomes    map[string]int
 	// Late counts open-loop requests that found every worker busy when
 	// they were due, and waited: Concurrency is too low for the rate (their
 	// latency includes the wait).
@@ -82,12 +85,25 @@ func (r Result) Throughput() float64 {
 
 // Percentile returns the latency below which p percent of the requests
 // finished (nearest rank), or 0 when there were none.
-func (r Result) Percentile(p float64) time.Duration {
-	if len(r.Latencies) == 0 {
+func (r Result) Percentile(p float64) time.Duration { return percentile(r.Latencies, p) }
+
+// PercentileOK is Percentile of the requests whose outcome is OK.
+func (r Result) PercentileOK(p float64) time.Duration { return percentile(r.OKLatencies, p) }
+
+// Goodput is in requests per second whose outcome is OK.
+func (r Result) Goodput() float64 {
+	if r.Elapsed <= 0 {
 		return 0
 	}
-	rank := int(p/100*float64(len(r.Latencies))+0.5) - 1
-	return r.Latencies[min(max(rank, 0), len(r.Latencies)-1)]
+	return float64(r.Outcomes[OK]) / r.Elapsed.Seconds()
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(p/100*float64(len(sorted))+0.5) - 1
+	return sorted[min(max(rank, 0), len(sorted)-1)]
 }
 
 // Report writes the result as a few lines of text.
@@ -193,10 +209,14 @@ func Run(ctx context.Context, cfg Config, op Op) (Result, error) {
 	for _, samples := range workers {
 		for _, s := range samples {
 			r.Latencies = append(r.Latencies, s.latency)
+			if s.outcome == OK {
+				r.OKLatencies = append(r.OKLatencies, s.latency)
+			}
 			r.Outcomes[s.outcome]++
 		}
 	}
 	slices.Sort(r.Latencies)
+	slices.Sort(r.OKLatencies)
 	return r, nil
 }
 

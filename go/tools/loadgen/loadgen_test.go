@@ -3,8 +3,10 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -42,6 +44,12 @@ func TestRun_ClosedLoopCountsEveryOutcome(t *testing.T) {
 	}
 	if !(r.Throughput() > 0) {
 		t.Errorf("throughput %g, want > 0", r.Throughput())
+	}
+	if got, want := len(r.OKLatencies), r.Outcomes[OK]; got != want {
+		t.Errorf("OK latencies: got %d, want one per OK request (%d)", got, want)
+	}
+	if got, want := r.Goodput(), r.Throughput()*float64(r.Outcomes[OK])/float64(r.Requests()); math.Abs(got-want) > 1e-9*want {
+		t.Errorf("goodput: got %g/s, want the OK share of %g/s, %g/s", got, r.Throughput(), want)
 	}
 }
 
@@ -188,5 +196,19 @@ func TestRecommendOp_OutcomeIsTheStatusCode(t *testing.T) {
 		if got := RecommendOp(client, tc.req, time.Second)(context.Background()); got != tc.want {
 			t.Errorf("%v: got %q, want %q", tc.req, got, tc.want)
 		}
+	}
+}
+
+func TestRoundRobin_TakesEachOpInTurn(t *testing.T) {
+	var got []string
+	op := func(name string) Op {
+		return func(context.Context) string { got = append(got, name); return OK }
+	}
+	rr := RoundRobin(op("a"), op("b"), op("c"))
+	for range 7 {
+		rr(context.Background())
+	}
+	if want := []string{"a", "b", "c", "a", "b", "c", "a"}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }

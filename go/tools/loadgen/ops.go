@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/status"
@@ -67,4 +68,13 @@ func HTTPClient(concurrency int) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = concurrency
 	return &http.Client{Transport: t}
+}
+
+// RoundRobin sends each request with the next of ops in turn: the same
+// request over several connections, say.
+func RoundRobin(ops ...Op) Op {
+	var next atomic.Uint64
+	return func(ctx context.Context) string {
+		return ops[(next.Add(1)-1)%uint64(len(ops))](ctx)
+	}
 }

@@ -1,0 +1,221 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/onlinebooks/bookstore/go/marketplace"
+	"github.com/onlinebooks/bookstore/go/platform/tlsconfig"
+	"github.com/onlinebooks/bookstore/go/recommendations/client"
+	"github.com/onlinebooks/bookstore/go/testkit"
+	"github.com/onlinebooks/bookstore/go/tools/loadgen"
+	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
+)
+
+// The overload run offers each service these multiples of its capacity,
+// measured just before, in an open loop: requests arrive at their rate
+// whether or not earlier ones were answered, as they do from many users.
+var overloadFactors = []float64{0.5, 1, 2, 4}
+
+// Each service runs within the limits its Kubernetes container has
+// (resources.limits in k8s/recommendations.yaml and k8s/marketplace.yaml),
+// as the kubelet sets them: so the load generator has the rest of the
+// machine to offer four times what the service can do, and a service
+// that outgrew its memory limit would be killed, as in a cluster.
+const (
+	limitMilliCPU = 500
+	limitMemory   = 128 << 20
+)
+
+// overloadWorkers bounds the requests the generator has in flight: far
+// above what the services admit (their -max-in-flight, 256), so that
+// they, not the generator, decide what is refused.
+const overloadWorkers = 2048
+
+// Refusal outcomes: a service too busy for a request says so at once.
+const (
+	refusedRPC  = "ResourceExhausted"
+	refusedPage = "HTTP 503"
+)
+
+// Overload is one service's overload run.
+type Overload struct {
+	Service  string // as it is deployed: "recommendations", "marketplace"
+	Requests string // what was sent
+	Confined string // the limits it ran within, or why none
+	Capacity float64
+	Runs     []OverloadRun
+	PeakRSS  int64 // bytes, over the whole run
+	Crashed  bool  // the process was not running at the end
+}
+
+// OverloadRun is one offered load.
+type OverloadRun struct {
+	Factor float64 // offered load over capacity
+	// Requests per second: offered (Factor times capacity), sent (less
+	// when every one of the generator's workers waited on an answer), and
+	// answered OK.
+	Offered, Sent, Goodput float64
+	Refused                float64 // share of the requests refused at once
+	Failed                 int     // requests neither served nor refused
+	P50, P99               time.Duration
+}
+
+// Wanted of the overload run at its highest load (issue 19).
+const (
+	minGoodputShare = 0.9 // of the peak goodput
+	maxP99Growth    = 5.0 // admitted p99 over the one at half capacity
+)
+
+// Verdict says how the run at the highest load compares with what is
+// wanted: its goodput over the peak, its admitted p99 over the one at the
+// lowest load, and whether both, the memory limit and survival are met.
+func (o Overload) Verdict() (goodputShare, p99Growth float64, met bool) {
+	if len(o.Runs) == 0 {
+		return 0, 0, false
+	}
+	peak := o.Capacity
+	for _, r := range o.Runs {
+		peak = max(peak, r.Goodput)
+	}
+	low, high := o.Runs[0], o.Runs[len(o.Runs)-1]
+	if peak > 0 {
+		goodputShare = high.Goodput / peak
+	}
+	if low.P99 > 0 {
+		p99Growth = float64(high.P99) / float64(low.P99)
+	}
+	met = goodputShare >= minGoodputShare && p99Growth > 0 && p99Growth <= maxP99Growth &&
+		o.PeakRSS < limitMemory && !o.Crashed
+	return goodputShare, p99Growth, met
+}
+
+// overload runs both services' overload runs, each on processes of its
+// own, started within their limits.
+func overload(ctx context.Context, cfg Config, req *pb.RecommendRequest) ([]Overload, error) {
+	var runs []Overload
+	for _, service := range []string{"recommendations", "marketplace"} {
+		o, err := overloadOne(ctx, cfg, service, req)
+		if err != nil {
+			return nil, fmt.Errorf("overload run of %s: %w", service, err)
+		}
+		runs = append(runs, o)
+	}
+	return runs, nil
+}
+
+func overloadOne(ctx context.Context, cfg Config, service string, req *pb.RecommendRequest) (Overload, error) {
+	o := Overload{Service: service}
+	var procs []*testkit.Process
+	var cleanups []func()
+	var unconfined error // why the limits could not be set
+	defer func() {
+		for _, p := range procs {
+			p.Stop()
+		}
+		for _, c := range cleanups {
+			c() // a cgroup goes once its process has
+		}
+	}()
+	start := func(name, bin, listener string, args ...string) (*testkit.Process, string, error) {
+		p, err := testkit.StartProcess(bin, args...)
+		if err != nil {
+			return nil, "", err
+		}
+		procs = append(procs, p)
+		if unconfined == nil {
+			remove, err := confine(p.Pid(), fmt.Sprintf("bookstore-bench-%s-%d", name, p.Pid()), limitMilliCPU, limitMemory)
+			if err != nil {
+				unconfined = err // the run goes on without limits, and says so
+			} else {
+				cleanups = append(cleanups, remove)
+			}
+		}
+		addrs, err := p.Addrs(30*time.Second, listener)
+		if err != nil {
+			return nil, "", err
+		}
+		return p, addrs[listener], nil
+	}
+
+	recs, recsAddr, err := start("recommendations", cfg.Recommendations, "api", "-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0")
+	if err != nil {
+		return o, err
+	}
+	measured := recs
+	var op loadgen.Op
+	refused := refusedRPC
+	switch service {
+	case "recommendations":
+		o.Requests = "Recommend calls on one connection"
+		security, closeTLS, err := tlsconfig.Client{Mode: tlsconfig.Plaintext}.DialOptions()
+		if err != nil {
+			return o, err
+		}
+		defer closeTLS()
+		conn, err := client.Dial(recsAddr, security...)
+		if err != nil {
+			return o, err
+		}
+		defer conn.Close()
+		// Marketplace's client, retry policy included (it must not turn
+		// refusals into more load: it retries UNAVAILABLE only), with its
+		// deadline: past it, a call has failed the page it was for.
+		op = loadgen.RecommendOp(pb.NewRecommendationsServiceClient(conn), req, marketplace.DefaultRecommendationsTimeout)
+	case "marketplace":
+		o.Requests = "pages, each a Recommend call"
+		var pageAddr string
+		measured, pageAddr, err = start("marketplace", cfg.Marketplace, "page", "-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0",
+			"-recommendations-host="+recsAddr, "-recommendations-timeout=5s")
+		if err != nil {
+			return o, err
+		}
+		hc := loadgen.HTTPClient(overloadWorkers)
+		defer hc.CloseIdleConnections()
+		op = loadgen.PageOp(hc, "http://"+pageAddr+"/?category=mystery", []byte(marketplace.UnavailableNotice), 5*time.Second)
+		refused = refusedPage
+	}
+	o.Confined = fmt.Sprintf("%d millicores, %d MiB each", limitMilliCPU, limitMemory>>20)
+	if unconfined != nil {
+		o.Confined = fmt.Sprintf("none (%v): the generator and the service share the machine", unconfined)
+	}
+
+	// Capacity: what it serves with the generator waiting on each answer.
+	capacity, err := loadgen.Run(ctx, loadgen.Config{Concurrency: 64, Duration: cfg.OverloadDuration}, op)
+	if err != nil {
+		return o, err
+	}
+	o.Capacity = capacity.Goodput()
+	if o.Capacity == 0 {
+		return o, fmt.Errorf("no request served at capacity: %v", capacity.Outcomes)
+	}
+	for _, f := range overloadFactors {
+		r, err := loadgen.Run(ctx, loadgen.Config{Concurrency: overloadWorkers, Rate: f * o.Capacity, Duration: cfg.OverloadDuration}, op)
+		if err != nil {
+			return o, err
+		}
+		if ctx.Err() != nil {
+			return o, ctx.Err()
+		}
+		run := OverloadRun{Factor: f, Offered: f * o.Capacity, Sent: r.Throughput(), Goodput: r.Goodput(), P50: r.PercentileOK(50), P99: r.PercentileOK(99)}
+		if n := r.Requests(); n > 0 {
+			run.Refused = float64(r.Outcomes[refused]) / float64(n)
+			run.Failed = n - r.Outcomes[loadgen.OK] - r.Outcomes[refused]
+		}
+		o.Runs = append(o.Runs, run)
+		if cfg.Progress != nil {
+			fmt.Fprintf(cfg.Progress, "overload, %s at %.1f× capacity (%.0f/s): goodput %.0f/s, refused %.0f%%, p99 %s\n",
+				service, f, o.Capacity, run.Goodput, 100*run.Refused, run.P99)
+		}
+	}
+	for _, p := range procs {
+		o.Crashed = o.Crashed || !p.Running()
+	}
+	if measured.Running() {
+		if _, o.PeakRSS, err = memory(measured.Pid()); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
