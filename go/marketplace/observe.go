@@ -2,6 +2,7 @@ package marketplace
 
 import (
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -127,18 +128,20 @@ func methodLabel(m string) string {
 // own stylesheet and run no script, so the policy allows exactly that; no
 // other site may frame them (clickjacking), browsers must not guess
 // content types, and links tell other sites nothing of the page's address.
-var securityHeaders = map[string]string{
-	"Content-Security-Policy": "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-	"X-Frame-Options":         "DENY",
-	"X-Content-Type-Options":  "nosniff",
-	"Referrer-Policy":         "no-referrer",
+//
+// They are set by sharing these values rather than by Header.Set, which
+// allocates a slice per header per response: net/http and the handlers
+// only ever replace or append to a header's values, never write into them.
+var securityHeaders = http.Header{
+	"Content-Security-Policy": {"default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"},
+	"X-Frame-Options":         {"DENY"},
+	"X-Content-Type-Options":  {"nosniff"},
+	"Referrer-Policy":         {"no-referrer"},
 }
 
 func secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for k, v := range securityHeaders {
-			w.Header().Set(k, v)
-		}
+		maps.Copy(w.Header(), securityHeaders)
 		next.ServeHTTP(w, r)
 	})
 }

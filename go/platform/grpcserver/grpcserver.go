@@ -4,7 +4,7 @@
 //	tracing     OpenTelemetry spans, through a stats handler (when tracing is on)
 //	metrics     Prometheus: calls started, handled by code, latency histogram
 //	logging     one slog record per call: service, method, code, duration, peer
-//	            (not for health checks, which selector leaves out)
+//	            (not for health checks)
 //	errors      domain errors to statuses (domainerr)
 //	recovery    a panic becomes INTERNAL; its value and stack are only logged
 //
@@ -77,15 +77,13 @@ func New(o telemetry.Observability, register func(Registrar), extra ...grpc.Serv
 	opts = append(opts,
 		grpc.ChainUnaryInterceptor(
 			metrics.UnaryServerInterceptor(),
-			selector.UnaryServerInterceptor(unaryLogging(o.Log), notHealth),
+			unaryLogging(o.Log),
 			domainerr.UnaryServerInterceptor(),
 			recovery.UnaryServerInterceptor(recoveryOpt),
 		),
 		grpc.ChainStreamInterceptor(
 			selector.StreamServerInterceptor(metrics.StreamServerInterceptor(), isKnown),
-			selector.StreamServerInterceptor(streamLogging(o.Log), selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool {
-				return isKnown.Match(ctx, c) && notHealth.Match(ctx, c)
-			})),
+			selector.StreamServerInterceptor(streamLogging(o.Log), isKnown),
 			domainerr.StreamServerInterceptor(),
 			recovery.StreamServerInterceptor(recoveryOpt),
 		),
@@ -101,8 +99,7 @@ func New(o telemetry.Observability, register func(Registrar), extra ...grpc.Serv
 	return srv
 }
 
-// notHealth matches every call but health checks: probes call them every
-// few seconds, and their records would bury the rest.
-var notHealth = selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
-	return c.Service != healthpb.Health_ServiceDesc.ServiceName
-})
+// healthPrefix starts the full method name of every health check, which
+// neither the log nor the bound on calls in flight counts: probes call them
+// every few seconds, and must answer however busy the server is.
+var healthPrefix = "/" + healthpb.Health_ServiceDesc.ServiceName + "/"

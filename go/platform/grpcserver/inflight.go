@@ -7,7 +7,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 )
 
@@ -60,8 +59,5 @@ func MaxInFlight(n int) []grpc.ServerOption {
 	}
 	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream)}
 }
-
-// healthPrefix starts the full method name of every health check.
-var healthPrefix = "/" + healthpb.Health_ServiceDesc.ServiceName + "/"
 
 var errBusy = status.Error(codes.ResourceExhausted, "server busy: too many calls in progress, try again shortly")

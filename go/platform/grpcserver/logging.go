@@ -38,8 +38,13 @@ func CodeToLevel(code codes.Code) slog.Level {
 	}
 }
 
+// unaryLogging and streamLogging log every call but health checks: probes
+// call them every few seconds, and their records would bury the rest.
 func unaryLogging(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if strings.HasPrefix(info.FullMethod, healthPrefix) {
+			return handler(ctx, req)
+		}
 		start := time.Now()
 		resp, err := handler(ctx, req)
 		logCall(ctx, log, info.FullMethod, start, err)
@@ -49,6 +54,9 @@ func unaryLogging(log *slog.Logger) grpc.UnaryServerInterceptor {
 
 func streamLogging(log *slog.Logger) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if strings.HasPrefix(info.FullMethod, healthPrefix) {
+			return handler(srv, ss)
+		}
 		start := time.Now()
 		err := handler(srv, ss)
 		logCall(ss.Context(), log, info.FullMethod, start, err)
@@ -59,6 +67,9 @@ func streamLogging(log *slog.Logger) grpc.StreamServerInterceptor {
 // logCall writes the record of one finished call: service, method, code,
 // duration, peer, the error's message and the trace ID when there are any.
 func logCall(ctx context.Context, log *slog.Logger, fullMethod string, start time.Time, err error) {
+	if err == nil && !log.Enabled(ctx, slog.LevelDebug) {
+		return // a success, at the default level: no record, and nothing to build
+	}
 	s := status.Convert(err)
 	level := CodeToLevel(s.Code())
 	if !log.Enabled(ctx, level) {
