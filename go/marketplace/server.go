@@ -38,6 +38,8 @@ type Config struct {
 	// MaxInFlight bounds the homepages rendered at once; past it, a request
 	// gets a 503 page at once (limitInFlight).
 	MaxInFlight int
+	// MaxConnections bounds the page's open connections (runner.HTTP).
+	MaxConnections int
 	// OTLPEndpoint is where traces are exported; see telemetry.TracerProvider.
 	OTLPEndpoint string
 	// TLS secures the connection to Recommendations.
@@ -52,6 +54,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RecommendationsTimeout, "recommendations-timeout", DefaultRecommendationsTimeout, "deadline of each call to Recommendations")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", DefaultMaxInFlight, "homepages rendered at once; more get a 503 page at once, with Retry-After (0: no bound)")
+	fs.IntVar(&c.MaxConnections, "max-connections", DefaultMaxConnections, "connections to the page open at once; more wait until one closes (0: no bound)")
 	fs.StringVar(&c.OTLPEndpoint, "otel-exporter-otlp-endpoint", "", "OTLP/HTTP endpoint to export traces to, e.g. http://collector:4318 (default: tracing off)")
 	c.TLS.RegisterFlags(fs, true)
 }
@@ -64,6 +67,13 @@ const DefaultRecommendationsTimeout = 500 * time.Millisecond
 // it, while an overload is answered at once instead of queueing without
 // bound.
 const DefaultMaxInFlight = 256
+
+// DefaultMaxConnections is -max-connections' default. A connection holds
+// about 48 KiB (buffers and its goroutine's stack; measured by the
+// benchmark's overload run, 112 MiB at 2048), so 1024 of them keep
+// Marketplace well inside its 128 MiB Kubernetes limit; four times
+// DefaultMaxInFlight, so pages in flight meet their own bound first.
+const DefaultMaxConnections = 1024
 
 // limitInFlight serves at most n requests with next at once (n <= 0: no
 // bound) and answers the rest at once with the 503 page and Retry-After,
@@ -157,6 +167,6 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 			return runner.Parts{}, fmt.Errorf("recommendations client: %w", err)
 		}
 		log.Info("calling recommendations", "target", conn.Target(), "tls", string(cfg.TLS.Mode))
-		return runner.Parts{API: runner.HTTP{Handler: NewHandler(o, conn, cfg.MaxInFlight)}, Close: func() { conn.Close(); closeTLS() }}, nil
+		return runner.Parts{API: runner.HTTP{Handler: NewHandler(o, conn, cfg.MaxInFlight), MaxConns: cfg.MaxConnections}, Close: func() { conn.Close(); closeTLS() }}, nil
 	})
 }

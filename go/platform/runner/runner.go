@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
@@ -66,9 +67,20 @@ func (g GRPC) serve(ctx context.Context, log *slog.Logger, lis net.Listener, gra
 }
 
 // HTTP is an HTTP API, served with lifecycle.NewHTTPServer's timeouts.
-type HTTP struct{ Handler http.Handler }
+type HTTP struct {
+	Handler http.Handler
+	// MaxConns bounds the connections open at once (0: no bound). Each
+	// holds buffers and a goroutine, so without a bound any client could
+	// grow the process past its memory limit by opening enough of them;
+	// past it, new connections wait in the kernel's accept queue until
+	// one closes (an idle one does after the server's idle timeout).
+	MaxConns int
+}
 
 func (h HTTP) serve(ctx context.Context, log *slog.Logger, lis net.Listener, grace time.Duration) error {
+	if h.MaxConns > 0 {
+		lis = netutil.LimitListener(lis, h.MaxConns)
+	}
 	return lifecycle.ServeHTTP(ctx, log, lifecycle.NewHTTPServer(h.Handler, log), lis, grace)
 }
 

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -157,5 +158,66 @@ func TestRun_AdminAnswersUntilTheAPIHasDrained(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Errorf("Run: got %v, want nil", err)
+	}
+}
+
+// Past MaxConns a new connection is not served until an open one closes:
+// no client can grow the process by opening connections.
+func TestRun_HTTPBoundsConnections(t *testing.T) {
+	svc := Service{Name: "test", APIAddr: freeAddr(t), AdminAddr: freeAddr(t), APIListener: "page", ShutdownGrace: time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, slog.New(slog.DiscardHandler), svc, func(telemetry.Observability) (Parts, error) {
+			ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+			return Parts{API: HTTP{Handler: ok, MaxConns: 2}}, nil
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	testkit.WaitFor(t, 5*time.Second, "API serving", func() bool {
+		code, _ := testkit.Get("http://" + svc.APIAddr + "/")
+		return code == http.StatusOK
+	})
+	// testkit.Get's client keeps its connection for the next request: it
+	// would hold one of the two.
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+
+	// ask sends a request on conn; answer reads the status line of its
+	// response, waiting at most wait.
+	ask := func(conn net.Conn) {
+		if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: test\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer := func(conn net.Conn, wait time.Duration) (string, error) {
+		conn.SetReadDeadline(time.Now().Add(wait))
+		buf := make([]byte, len("HTTP/1.1 200 OK"))
+		_, err := io.ReadFull(conn, buf)
+		return string(buf), err
+	}
+	var conns []net.Conn
+	for range 3 {
+		conn, err := net.Dial("tcp", svc.APIAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conns = append(conns, conn)
+		ask(conn)
+	}
+	for i, conn := range conns[:2] {
+		if got, err := answer(conn, 5*time.Second); got != "HTTP/1.1 200 OK" {
+			t.Fatalf("connection %d of 2: got %q, %v; want 200", i+1, got, err)
+		}
+	}
+	// The third is connected by the kernel, but the server does not take it
+	// while the other two are open...
+	if got, err := answer(conns[2], 300*time.Millisecond); err == nil {
+		t.Fatalf("connection 3 of a bound of 2: got %q, want no answer while the other two are open", got)
+	}
+	// ...and does as soon as one of them closes.
+	conns[0].Close()
+	if got, err := answer(conns[2], 5*time.Second); got != "HTTP/1.1 200 OK" {
+		t.Errorf("connection 3 once connection 1 closed: got %q, %v; want 200", got, err)
 	}
 }

@@ -28,10 +28,12 @@ const (
 	limitMemory   = 128 << 20
 )
 
-// overloadWorkers bounds the requests the generator has in flight: far
-// above what the services admit (their -max-in-flight, 256), so that
-// they, not the generator, decide what is refused.
-const overloadWorkers = 2048
+// overloadWorkers bounds the requests the generator has in flight: four
+// times what the services admit (their -max-in-flight, 256), so that they,
+// not the generator, decide what is refused; and as many as Marketplace's
+// -max-connections, since each of its workers keeps a connection of its
+// own.
+const overloadWorkers = marketplace.DefaultMaxConnections
 
 // Refusal outcomes: a service too busy for a request says so at once.
 const (
