@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -271,12 +272,15 @@ func TestHealthEndpoints(t *testing.T) {
 // Past its bound the page is refused at once, a 503 page with Retry-After,
 // instead of queueing; it serves again once the pages in progress end.
 func TestHomepage_BusyIsRefusedAtOnce(t *testing.T) {
-	arrived, release := make(chan struct{}), make(chan struct{})
+	// Only the first call is held. (Holding whichever call found the test
+	// already waiting, as this did, let the first call through unheld
+	// when it arrived first, and the test waited for good.)
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	var holding atomic.Bool
 	held := grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		select {
-		case arrived <- struct{}{}:
+		if holding.CompareAndSwap(false, true) {
+			arrived <- struct{}{}
 			<-release
-		default: // only the first call is held
 		}
 		return handler(ctx, req)
 	})
