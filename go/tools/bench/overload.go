@@ -168,8 +168,10 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 	case "marketplace":
 		o.Requests = "pages, each a Recommend call"
 		var pageAddr string
+		// As deployed: its defaults (the call's deadline, the bounds on
+		// pages in flight and on connections).
 		measured, pageAddr, err = start("marketplace", cfg.Marketplace, "page", "-http-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0",
-			"-recommendations-host="+recsAddr, "-recommendations-timeout=5s")
+			"-recommendations-host="+recsAddr)
 		if err != nil {
 			return o, err
 		}

@@ -69,11 +69,15 @@ func (r *Report) Plots(dir string) ([]string, error) {
 	for _, f := range []struct {
 		name, title, y string
 		value          func(OverloadRun, float64) float64
+		legendBelow    bool // where the lines leave room for it
 	}{
-		{"overload-goodput.svg", "Goodput under overload, open loop", "goodput (share of capacity)", func(run OverloadRun, capacity float64) float64 { return run.Goodput / capacity }},
-		{"overload-p99.svg", "99th percentile latency of the requests served, open loop", "p99 (ms)", func(run OverloadRun, _ float64) float64 { return run.P99.Seconds() * 1000 }},
+		{"overload-goodput.svg", "Goodput under overload, open loop", "goodput (share of capacity)", func(run OverloadRun, capacity float64) float64 { return run.Goodput / capacity }, true},
+		{"overload-p99.svg", "99th percentile latency of the requests served, open loop", "p99 (ms)", func(run OverloadRun, _ float64) float64 { return run.P99.Seconds() * 1000 }, false},
 	} {
 		p := newPlot(f.title, "offered load (times capacity)", f.y)
+		if f.legendBelow {
+			p.Legend.Top = false
+		}
 		for i, o := range r.Overloads {
 			var xys plotter.XYs
 			for _, run := range o.Runs {
