@@ -51,16 +51,22 @@ var tops, errorHeader = func() (map[pb.BookCategory]template.HTML, template.HTML
 
 // renderOnce renders the template name for the page of category current.
 func renderOnce(name string, current Category) template.HTML {
-	var buf bytes.Buffer
 	data := struct {
 		Categories []Category
 		Category   Category
 	}{categories, current}
-	if err := templates.ExecuteTemplate(&buf, name, data); err != nil {
-		panic(err) // a broken embedded template; TestHomepage shows it too
-	}
 	// Made by html/template's own escaping, so it is safe as it is.
-	return template.HTML(buf.String())
+	return template.HTML(mustRender(name, data))
+}
+
+// mustRender renders what is rendered once, at start-up: a failure is a
+// broken embedded template, which TestHomepage shows too.
+func mustRender(name string, data any) []byte {
+	var buf bytes.Buffer
+	if err := templates.ExecuteTemplate(&buf, name, data); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
 }
 
 // Homepage renders "<Category> books you may like" from Recommendations.
@@ -198,11 +204,7 @@ func renderError(w http.ResponseWriter, log *slog.Logger, code int, message stri
 
 // errorPage renders the error page for an answer that never changes, once.
 func errorPage(code int, message string) []byte {
-	var buf bytes.Buffer
-	if err := templates.ExecuteTemplate(&buf, "error.html", errorData(code, message)); err != nil {
-		panic(err) // a broken embedded template; TestHomepage shows it too
-	}
-	return buf.Bytes()
+	return mustRender("error.html", errorData(code, message))
 }
 
 type errorPageData struct {

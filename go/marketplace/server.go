@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/onlinebooks/bookstore/go/platform/bounded"
 	"github.com/onlinebooks/bookstore/go/platform/runner"
 	"github.com/onlinebooks/bookstore/go/platform/telemetry"
 	"github.com/onlinebooks/bookstore/go/platform/tlsconfig"
@@ -84,18 +84,16 @@ func limitInFlight(n int, next http.Handler) http.HandlerFunc {
 		return next.ServeHTTP
 	}
 	// A refusal must cost far less than a page, or refusing would not
-	// spare the service: its page is rendered once, here. And a counter,
-	// not a semaphore: nothing waits, and an atomic add takes no lock.
+	// spare the service: its page is rendered once, here.
 	busy := errorPage(http.StatusServiceUnavailable, "The shop is very busy right now. Please try again in a moment.")
-	var inFlight atomic.Int64
+	inFlight := &bounded.InFlight{Max: int64(n)}
 	return func(w http.ResponseWriter, r *http.Request) {
-		if inFlight.Add(1) > int64(n) {
-			inFlight.Add(-1)
+		if !inFlight.Enter() {
 			w.Header().Set("Retry-After", "1")
 			writePage(w, http.StatusServiceUnavailable, busy)
 			return
 		}
-		defer inFlight.Add(-1)
+		defer inFlight.Leave()
 		next.ServeHTTP(w, r)
 	}
 }

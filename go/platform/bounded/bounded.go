@@ -1,5 +1,7 @@
-// Package bounded cuts what an outsider chose (an address, a method name,
-// an error that quotes a header) to a size fit for a page or a log record.
+// Package bounded keeps what outsiders can influence within bounds: what
+// they chose (an address, a method name, an error that quotes a header),
+// cut to a size fit for a page or a log record; the work they ask for,
+// capped in flight.
 package bounded
 
 import "unicode/utf8"

@@ -3,11 +3,12 @@ package grpcserver
 import (
 	"context"
 	"strings"
-	"sync/atomic"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/onlinebooks/bookstore/go/platform/bounded"
 )
 
 // MaxInFlight bounds the calls a server works on at once to n (health
@@ -22,17 +23,13 @@ func MaxInFlight(n int) []grpc.ServerOption {
 	if n <= 0 {
 		return nil
 	}
-	// A counter, not a semaphore (x/sync/semaphore): nothing ever waits
-	// here, and one atomic add per call takes no lock that every call in
-	// progress contends for.
-	var inFlight atomic.Int64
+	inFlight := &bounded.InFlight{Max: int64(n)}
 	// admit counts a call in, or refuses it; health checks pass uncounted.
 	admit := func(method string) (counted bool, err error) {
 		if strings.HasPrefix(method, healthPrefix) {
 			return false, nil
 		}
-		if inFlight.Add(1) > int64(n) {
-			inFlight.Add(-1)
+		if !inFlight.Enter() {
 			return false, errBusy
 		}
 		return true, nil
@@ -43,7 +40,7 @@ func MaxInFlight(n int) []grpc.ServerOption {
 			return nil, err
 		}
 		if counted {
-			defer inFlight.Add(-1)
+			defer inFlight.Leave()
 		}
 		return handler(ctx, req)
 	}
@@ -53,7 +50,7 @@ func MaxInFlight(n int) []grpc.ServerOption {
 			return err
 		}
 		if counted {
-			defer inFlight.Add(-1)
+			defer inFlight.Leave()
 		}
 		return handler(srv, ss)
 	}
