@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,23 +24,28 @@ import (
 
 	"github.com/onlinebooks/bookstore/go/testkit"
 	"github.com/onlinebooks/bookstore/go/testkit/e2e"
-	"github.com/onlinebooks/bookstore/go/tools/kubedeploy"
+	"github.com/onlinebooks/bookstore/go/tools/overlay"
 )
 
 // TestCluster deploys the system to the cluster of KUBECONFIG as `bazel run
-// //k8s:apply` does (the same arguments, K8S_ARGS), then checks it from
-// outside: the page through Marketplace's Service, calls spread over the
-// Recommendations pods, a rolling update of Recommendations to a new image
-// and the loss of a pod of each service under steady page load. It removes
-// the deployment again. tools/test runs it between `tools/cluster start`
-// and `tools/cluster stop`, with tools/registry serving the images.
+// //k8s:apply` does (the same arguments, K8S_ARGS), into a namespace of its
+// own, then checks it from outside: the page through Marketplace's Service,
+// calls spread over the Recommendations pods, the admission policy's
+// refusals, both overlays through the API server's dry run, a rolling
+// update of Recommendations to a new image, the loss of a pod of each
+// service and a scale-up of Recommendations, all under steady page load.
+// It deletes the namespace again, whatever failed. tools/test runs it
+// between `tools/cluster start` and `tools/cluster stop`, with
+// tools/registry serving the images.
 func TestCluster(t *testing.T) {
 	ctx := t.Context()
-	_, d, err := parse(append([]string{"apply"}, strings.Fields(os.Getenv("K8S_ARGS"))...))
+	// As `bazel run //k8s:apply` (K8S_ARGS), on the local overlay.
+	_, c, err := parse(append([]string{"apply"}, strings.Fields(os.Getenv("K8S_ARGS"))...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
+	d := c.Deployment
 	d.Kubectl.Stdout, d.Kubectl.Stderr = &log, &log
 	kubectl := func(args ...string) string {
 		t.Helper()
@@ -52,18 +59,24 @@ func TestCluster(t *testing.T) {
 		t.Fatalf("no cluster answers (KUBECONFIG=%q; tools/cluster start makes one): %v\n%s", os.Getenv("KUBECONFIG"), err, log.String())
 	}
 
+	// The local overlay, in a namespace of its own: its deletion at the end
+	// takes everything the run made, even after a failed step.
+	ns := fmt.Sprintf("bookstore-e2e-%d", time.Now().UnixNano()%1e6)
+	d.Dir = throwaway(t, d.Dir, ns)
 	started := time.Now()
 	t.Cleanup(func() {
 		if err := d.Delete(context.Background()); err != nil {
 			t.Errorf("delete: %v\n%s", err, log.String())
 		}
+		if out, _ := d.Kubectl.Output(context.Background(), "get", "namespace", ns, "--ignore-not-found", "-o", "name"); out != "" {
+			t.Errorf("namespace %s is still there after the delete", ns)
+		}
 	})
 	if err := d.Apply(ctx, &log); err != nil {
 		t.Fatalf("apply: %v\n%s", err, log.String())
 	}
-	t.Logf("applied and rolled out in %.1fs", time.Since(started).Seconds())
+	t.Logf("applied to namespace %s and rolled out in %.1fs", ns, time.Since(started).Seconds())
 
-	ns := kubedeploy.Namespace
 	node := kubectl("get", "nodes", "-o", `jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}`)
 	port := kubectl("get", "service", "marketplace", "-n", ns, "-o", "jsonpath={.spec.ports[0].nodePort}")
 	base := "http://" + node + ":" + port
@@ -75,8 +88,16 @@ func TestCluster(t *testing.T) {
 		t.Errorf("marketplace does not call recommendations over mTLS:\n%s", logs)
 	}
 
-	// metric sums a counter over every pod of a Deployment, through the API
-	// server's proxy to each pod's admin port.
+	admission(t, d.Kubectl, ns)
+	// Both overlays as the API server would take them (defaults, schemas,
+	// admission), into this namespace, which exists.
+	for _, name := range c.Overlays {
+		dir := throwaway(t, c.overlayDir(name), ns)
+		if _, err := d.Kubectl.Output(ctx, "apply", "-k", dir, "--dry-run=server"); err != nil {
+			t.Errorf("overlay %s, server-side dry run: %v", name, err)
+		}
+	}
+
 	// pods are the running pods of a Deployment, not those terminating.
 	pods := func(app string) []string {
 		var list struct {
@@ -99,6 +120,8 @@ func TestCluster(t *testing.T) {
 		}
 		return names
 	}
+	// metric sums a counter over a pod, through the API server's proxy to
+	// its admin port.
 	metric := func(pod, adminPort, name string, keep func(labels map[string]string) bool) float64 {
 		t.Helper()
 		text := kubectl("get", "--raw", fmt.Sprintf("/api/v1/namespaces/%s/pods/%s:%s/proxy/metrics", ns, pod, adminPort))
@@ -179,6 +202,57 @@ func TestCluster(t *testing.T) {
 		e2e.CheckBooks(t, base)
 	}
 
+	// A scale-up under load, 3 to 5: gRPC keeps its connections, so new
+	// pods get calls only once clients resolve the headless Service again,
+	// which MAX_CONNECTION_AGE (30 s) forces. Each new pod must serve within
+	// that and 15 s more of being ready, and no page may fail meanwhile.
+	const scaleUpBound = 45 * time.Second
+	before = make(map[string]float64)
+	for _, pod := range pods("recommendations") {
+		before[pod] = 0
+	}
+	l = startLoad(base+"/?category=mystery", 4)
+	kubectl("scale", "-n", ns, "deployment/recommendations", "--replicas=5")
+	ready := make(map[string]time.Time)  // when each new pod was first seen ready
+	served := make(map[string]time.Time) // when it was first seen serving
+	scaled := time.Now()
+	for time.Since(scaled) < 2*time.Minute && (len(ready) < 2 || len(served) < len(ready)) {
+		for _, pod := range pods("recommendations") {
+			if _, old := before[pod]; old {
+				continue
+			}
+			if _, ok := ready[pod]; !ok {
+				if kubectl("get", "pod", "-n", ns, pod, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`) != "True" {
+					continue
+				}
+				ready[pod] = time.Now()
+			}
+			if _, ok := served[pod]; !ok && recommendCalls(pod) > 0 {
+				served[pod] = time.Now()
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	total, failed, firstFailure = l.stop()
+	if len(ready) != 2 {
+		t.Errorf("scale-up: %d new pods ready within 2 minutes, want 2", len(ready))
+	}
+	for pod, r := range ready {
+		s, ok := served[pod]
+		switch {
+		case !ok:
+			t.Errorf("scale-up: new pod %s, ready at %.0fs, served no call by %.0fs", pod, r.Sub(scaled).Seconds(), time.Since(scaled).Seconds())
+		case s.Sub(r) > scaleUpBound:
+			t.Errorf("scale-up: new pod %s served its first call %.0fs after it was ready, want at most %s", pod, s.Sub(r).Seconds(), scaleUpBound)
+		default:
+			t.Logf("scale-up: new pod %s ready %.0fs after the scale, serving %.0fs after that", pod, r.Sub(scaled).Seconds(), s.Sub(r).Seconds())
+		}
+	}
+	t.Logf("scale-up of recommendations 3 to 5: %d page requests, %d failed", total, failed)
+	if failed > 0 {
+		t.Errorf("scale-up: %d of %d page requests failed, want 0 (first failure: %s)", failed, total, firstFailure)
+	}
+
 	// What the pods use, for sizing their requests and limits.
 	for _, app := range []struct{ name, port string }{{"recommendations", "50052"}, {"marketplace", "5001"}} {
 		for _, pod := range pods(app.name) {
@@ -187,6 +261,123 @@ func TestCluster(t *testing.T) {
 			t.Logf("%s: %.1f MiB resident, %.2f s CPU so far", pod, rss/(1<<20), cpu)
 		}
 	}
+}
+
+// throwaway writes a kustomization that puts the one in dir into namespace
+// ns, and returns its folder. The admission policy and its binding are
+// cluster-wide: they are named after ns and bound to ns alone, so that a
+// run neither touches nor leaves behind the cluster's own.
+func throwaway(t *testing.T, dir, ns string) string {
+	t.Helper()
+	rename := func(kind, extra string) string {
+		return fmt.Sprintf(`  - target: {kind: %s, name: bookstore-pods}
+    patch: '[{"op": "replace", "path": "/metadata/name", "value": %q}%s]'
+`, kind, ns, extra)
+	}
+	out := t.TempDir()
+	// kustomize takes no absolute path for a resource.
+	rel, err := filepath.Rel(out, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %s\nresources:\n  - %s\npatches:\n", ns, rel) +
+		rename("ValidatingAdmissionPolicy", "") +
+		rename("ValidatingAdmissionPolicyBinding", fmt.Sprintf(`, {"op": "replace", "path": "/spec/policyName", "value": %q}, {"op": "replace", "path": "/spec/matchResources/namespaceSelector", "value": {"matchLabels": {"kubernetes.io/metadata.name": %q}}}`, ns, ns))
+	if err := os.WriteFile(filepath.Join(out, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// admission shows the API server refusing pods of ns that the admission
+// policy or Pod Security forbids: each is Recommendations' own pod with one
+// thing changed, and the pod unchanged is admitted. Server-side dry runs:
+// admission runs in full, nothing is created.
+func admission(t *testing.T, k overlay.Kubectl, ns string) {
+	t.Helper()
+	out, err := k.Output(t.Context(), "get", "deployment", "recommendations", "-n", ns, "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		change func(spec map[string]any)
+		want   string // in the refusal; "" for admitted
+	}{
+		{name: "as deployed", change: func(map[string]any) {}},
+		{
+			name: "tag-pinned",
+			change: func(spec map[string]any) {
+				container(spec)["image"] = "127.0.0.1:5005/bookstore/recommendations:dev"
+			},
+			want: "images must come from 127.0.0.1:5005 pinned by digest",
+		},
+		{
+			name: "from another registry",
+			change: func(spec map[string]any) {
+				image := container(spec)["image"].(string)
+				container(spec)["image"] = "docker.io/" + image[strings.Index(image, "/")+1:]
+			},
+			want: "images must come from 127.0.0.1:5005 pinned by digest",
+		},
+		{
+			// Pod Security "restricted" refuses it first.
+			name: "root",
+			change: func(spec map[string]any) {
+				spec["securityContext"] = map[string]any{"runAsNonRoot": false, "runAsUser": 0, "seccompProfile": map[string]any{"type": "RuntimeDefault"}}
+			},
+			want: "forbidden",
+		},
+		{
+			// Pod Security allows it; the policy does not.
+			name: "writable root filesystem",
+			change: func(spec map[string]any) {
+				container(spec)["securityContext"].(map[string]any)["readOnlyRootFilesystem"] = false
+			},
+			want: "containers must have a read-only root filesystem",
+		},
+	}
+	for _, tt := range tests {
+		var deployment struct {
+			Spec struct {
+				Template struct {
+					Spec map[string]any
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &deployment); err != nil {
+			t.Fatal(err)
+		}
+		spec := deployment.Spec.Template.Spec
+		tt.change(spec)
+		pod, err := json.Marshal(map[string]any{
+			"apiVersion": "v1",
+			"kind":       "Pod",
+			"metadata":   map[string]any{"name": "admission-" + strings.ReplaceAll(tt.name, " ", "-"), "namespace": ns},
+			"spec":       spec,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		k.Stdout, k.Stderr = io.Discard, &stderr
+		err = k.Run(t.Context(), pod, "create", "--dry-run=server", "-f", "-")
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("admission, pod %s: refused, want admitted: %s", tt.name, stderr.String())
+		case tt.want != "" && err == nil:
+			t.Errorf("admission, pod %s: admitted, want refused with %q", tt.name, tt.want)
+		case tt.want != "" && !strings.Contains(stderr.String(), tt.want):
+			t.Errorf("admission, pod %s: refused with %q, want %q", tt.name, stderr.String(), tt.want)
+		case tt.want != "":
+			t.Logf("admission, pod %s: refused: %s", tt.name, strings.TrimSpace(stderr.String()))
+		}
+	}
+}
+
+// container is the first container of a pod spec.
+func container(spec map[string]any) map[string]any {
+	return spec["containers"].([]any)[0].(map[string]any)
 }
 
 // relabel pushes the image index at ref again with one more label on each

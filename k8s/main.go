@@ -1,10 +1,12 @@
-// Command k8s is //k8s:show, //k8s:apply and //k8s:delete: the BUILD file
-// gives it the manifests, the image targets' outputs, the certificates and
-// kubectl, and the user adds the flags after `--`:
+// Command k8s is //k8s:show, //k8s:apply, //k8s:delete and
+// //k8s:update_golden: the BUILD file gives it the kustomizations
+// (//k8s:kustomize), the image targets' outputs and kubectl, and the user
+// adds the overlay (local when none) and kubectl's flags after `--`:
 //
-//	bazel run //k8s:show
-//	bazel run //k8s:apply [-- -context NAME] [-- -kubeconfig FILE] [-- -registry HOST:PORT]
-//	bazel run //k8s:delete [-- -context NAME]
+//	bazel run //k8s:show [-- production]
+//	bazel run //k8s:apply [-- OVERLAY] [--context NAME] [--kubeconfig FILE]
+//	bazel run //k8s:delete [-- OVERLAY] [--context NAME]
+//	bazel run //k8s:update_golden
 package main
 
 import (
@@ -15,13 +17,17 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/bazelbuild/rules_go/go/runfiles"
 
-	"github.com/onlinebooks/bookstore/go/tools/kubedeploy"
+	"github.com/onlinebooks/bookstore/go/tools/overlay"
 )
+
+// defaultOverlay is what the commands use when the user names none.
+const defaultOverlay = "local"
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -37,7 +43,7 @@ func (l *list) String() string     { return strings.Join(*l, " ") }
 func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 
 func run(args []string) error {
-	command, d, err := parse(args)
+	command, c, err := parse(args)
 	if err != nil {
 		return err
 	}
@@ -45,70 +51,91 @@ func run(args []string) error {
 	defer stop()
 	switch command {
 	case "show":
-		return d.Show(os.Stdout)
+		return c.Deployment.Show(ctx, os.Stdout)
 	case "apply":
-		return d.Apply(ctx, os.Stdout)
+		return c.Deployment.Apply(ctx, os.Stdout)
 	case "delete":
-		return d.Delete(ctx)
+		return c.Deployment.Delete(ctx)
+	case "update_golden":
+		return updateGolden(ctx, c)
 	}
-	return fmt.Errorf("unknown command %q: want show, apply or delete", command)
+	return fmt.Errorf("unknown command %q: want show, apply, delete or update_golden", command)
 }
 
-// parse reads the command and its flags into the Deployment they describe.
-func parse(args []string) (string, kubedeploy.Deployment, error) {
-	var d kubedeploy.Deployment
+// config is what a command works on.
+type config struct {
+	// Tree is the folder of //k8s:kustomize, Overlays the overlays in it.
+	Tree     string
+	Overlays []string
+	// Deployment is the named overlay's.
+	Deployment overlay.Deployment
+	// Golden is the folder of the golden renders, under the workspace.
+	Golden string
+}
+
+// overlayDir is the folder of the overlay name.
+func (c config) overlayDir(name string) string {
+	return filepath.Join(c.Tree, "overlays", name)
+}
+
+// parse reads the command, the BUILD file's flags, the overlay and the
+// user's flags.
+func parse(args []string) (string, config, error) {
+	var c config
 	if len(args) == 0 {
-		return "", d, fmt.Errorf("usage: k8s show|apply|delete [flags]")
+		return "", c, fmt.Errorf("usage: k8s show|apply|delete|update_golden [flags] [OVERLAY] [flags]")
 	}
 	command := args[0]
 	fs := flag.NewFlagSet("k8s "+command, flag.ContinueOnError)
-	var manifests, images, secrets list
-	fs.Var(&manifests, "manifest", "a manifest file (runfiles path; repeatable)")
-	fs.Var(&images, "image", "NAME=DIGEST_FILE,PUSH: an image's .digest and oci_push script (runfiles paths; repeatable)")
-	fs.Var(&secrets, "tls-secret", "SECRET=CERT,KEY,CA: a TLS Secret's files (runfiles paths; repeatable)")
+	var images list
+	tree := fs.String("tree", "", "the kustomizations' folder (runfiles path)")
+	fs.Var(&images, "image", "DIGEST_FILE,PUSH: an image's .digest and oci_push script (runfiles paths; repeatable)")
 	kubectl := fs.String("kubectl", "", "kubectl binary (runfiles path)")
-	registry := fs.String("registry", "127.0.0.1:5005", "registry the images are pushed to and the cluster pulls from")
+	fs.StringVar(&c.Golden, "golden", "k8s/golden", "the golden renders' folder, under the workspace")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default: kubectl's, i.e. $KUBECONFIG or ~/.kube/config)")
 	kubeContext := fs.String("context", "", "kubeconfig context (default: its current context)")
 	timeout := fs.String("timeout", "5m", "how long apply waits for each Deployment to roll out")
+	// Flags, then the overlay, then flags again: `bazel run` puts the
+	// user's words after the BUILD file's flags.
 	if err := fs.Parse(args[1:]); err != nil {
-		return "", d, err
+		return "", c, err
+	}
+	name := defaultOverlay
+	if fs.NArg() > 0 {
+		name = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return "", c, err
+		}
 	}
 	// A flag after a stray argument would be dropped without a word.
 	if fs.NArg() > 0 {
-		return "", d, fmt.Errorf("k8s %s: unexpected arguments %q (flags only)", command, fs.Args())
+		return "", c, fmt.Errorf("k8s %s: unexpected arguments %q (one overlay, then flags)", command, fs.Args())
 	}
 
-	d.Registry, d.RolloutTimeout = *registry, *timeout
-	for _, m := range manifests {
-		path, err := runfiles.Rlocation(m)
-		if err != nil {
-			return "", d, err
-		}
-		d.Manifests = append(d.Manifests, path)
-	}
-	for _, img := range images {
-		name, files, _ := strings.Cut(img, "=")
-		paths, err := rlocations(files, 2)
-		if err != nil {
-			return "", d, fmt.Errorf("-image %s: %w", img, err)
-		}
-		d.Images = append(d.Images, kubedeploy.BuiltImage{Name: name, DigestFile: paths[0], Push: paths[1]})
-	}
-	for _, s := range secrets {
-		name, files, _ := strings.Cut(s, "=")
-		paths, err := rlocations(files, 3)
-		if err != nil {
-			return "", d, fmt.Errorf("-tls-secret %s: %w", s, err)
-		}
-		d.Secrets = append(d.Secrets, kubedeploy.TLSFiles{Secret: name, Cert: paths[0], Key: paths[1], CA: paths[2]})
-	}
 	var err error
+	if c.Tree, err = kustomizations(*tree); err != nil {
+		return "", c, err
+	}
+	if c.Overlays, err = overlays(c.Tree); err != nil {
+		return "", c, err
+	}
+	if !slices.Contains(c.Overlays, name) {
+		return "", c, fmt.Errorf("no overlay %q: want one of %s", name, strings.Join(c.Overlays, ", "))
+	}
+	d := &c.Deployment
+	d.Dir, d.RolloutTimeout = c.overlayDir(name), *timeout
+	for _, img := range images {
+		paths, err := rlocations(img, 2)
+		if err != nil {
+			return "", c, fmt.Errorf("-image %s: %w", img, err)
+		}
+		d.Images = append(d.Images, overlay.BuiltImage{DigestFile: paths[0], Push: paths[1]})
+	}
 	if d.RunfilesRoot, err = runfilesRoot(); err != nil {
-		return "", d, err
+		return "", c, err
 	}
 	if d.Kubectl.Path, err = runfiles.Rlocation(*kubectl); err != nil {
-		return "", d, fmt.Errorf("-kubectl: %w", err)
+		return "", c, fmt.Errorf("-kubectl: %w", err)
 	}
 	if *kubeconfig != "" {
 		d.Kubectl.Flags = append(d.Kubectl.Flags, "--kubeconfig", *kubeconfig)
@@ -117,7 +144,37 @@ func parse(args []string) (string, kubedeploy.Deployment, error) {
 		d.Kubectl.Flags = append(d.Kubectl.Flags, "--context", *kubeContext)
 	}
 	d.Kubectl.Stdout, d.Kubectl.Stderr = os.Stdout, os.Stderr
-	return command, d, nil
+	return command, c, nil
+}
+
+// kustomizations is the real folder of the runfiles path tree. Runfiles
+// are symlinks, and kustomize refuses files whose real path is outside the
+// kustomization's folder; Bazel's output folder holds real copies.
+func kustomizations(tree string) (string, error) {
+	base, err := runfiles.Rlocation(tree + "/base/kustomization.yaml")
+	if err != nil {
+		return "", fmt.Errorf("-tree: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(base)
+	if err != nil {
+		return "", fmt.Errorf("-tree: %w", err)
+	}
+	return filepath.Dir(filepath.Dir(real)), nil
+}
+
+// overlays lists the overlays of the folder tree.
+func overlays(tree string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(tree, "overlays"))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
 }
 
 // runfilesRoot is the main repository's folder of this binary's (or test's)

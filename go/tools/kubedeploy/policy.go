@@ -5,7 +5,9 @@ import (
 	"regexp"
 	"slices"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -22,6 +24,7 @@ type objects struct {
 	deployments []*appsv1.Deployment
 	pdbs        []*policyv1.PodDisruptionBudget
 	policies    []*networkingv1.NetworkPolicy
+	autoscalers []*autoscalingv2.HorizontalPodAutoscaler
 	accounts    map[string]*corev1.ServiceAccount
 }
 
@@ -31,8 +34,9 @@ type objects struct {
 // (non-root, read-only root, no privilege escalation, all capabilities
 // dropped, seccomp RuntimeDefault); a pod with an API token or without a
 // ServiceAccount of its own, a preStop hook, a PodDisruptionBudget or a
-// NetworkPolicy; a namespace without a default-deny NetworkPolicy. It also
-// fails objects with fields their kind does not have.
+// NetworkPolicy; a Deployment that leaves its replicas to an autoscaler
+// none of the objects is; a namespace without a default-deny NetworkPolicy.
+// It also fails objects with fields their kind does not have.
 func Check(objs []*unstructured.Unstructured) []error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -55,6 +59,11 @@ func Check(objs []*unstructured.Unstructured) []error {
 		}
 		if sa := set.accounts[d.Namespace+"/"+pod.ServiceAccountName]; pod.ServiceAccountName == "" || pod.ServiceAccountName == "default" || sa == nil {
 			fail("%s: no ServiceAccount of its own among the manifests", where)
+		}
+		if d.Spec.Replicas == nil && !slices.ContainsFunc(set.autoscalers, func(a *autoscalingv2.HorizontalPodAutoscaler) bool {
+			return a.Namespace == d.Namespace && a.Spec.ScaleTargetRef.Kind == "Deployment" && a.Spec.ScaleTargetRef.Name == d.Name
+		}) {
+			fail("%s: no replicas and no HorizontalPodAutoscaler scales it", where)
 		}
 		if pod.TerminationGracePeriodSeconds == nil {
 			fail("%s: no terminationGracePeriodSeconds", where)
@@ -141,6 +150,13 @@ func typed(objs []*unstructured.Unstructured) (objects, error) {
 		case "networking.k8s.io/v1, Kind=NetworkPolicy":
 			p := &networkingv1.NetworkPolicy{}
 			set.policies, into = append(set.policies, p), p
+		case "autoscaling/v2, Kind=HorizontalPodAutoscaler":
+			a := &autoscalingv2.HorizontalPodAutoscaler{}
+			set.autoscalers, into = append(set.autoscalers, a), a
+		case "admissionregistration.k8s.io/v1, Kind=ValidatingAdmissionPolicy":
+			into = &admissionv1.ValidatingAdmissionPolicy{}
+		case "admissionregistration.k8s.io/v1, Kind=ValidatingAdmissionPolicyBinding":
+			into = &admissionv1.ValidatingAdmissionPolicyBinding{}
 		case "/v1, Kind=ServiceAccount":
 			sa := &corev1.ServiceAccount{}
 			set.accounts[o.GetNamespace()+"/"+o.GetName()], into = sa, sa

@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// good is the smallest manifest set that passes Check.
+// good is the smallest manifest set that passes Check: a Deployment its
+// autoscaler scales.
 const good = `
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -47,6 +48,11 @@ apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: web, namespace: shop}
 spec: {podSelector: {matchLabels: {app: web}}, ingress: [{}]}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: shop}
+spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}, minReplicas: 2, maxReplicas: 4}
 `
 
 func TestCheck(t *testing.T) {
@@ -74,6 +80,7 @@ func TestCheck(t *testing.T) {
 		{"no grace period", "terminationGracePeriodSeconds: 20", "", "terminationGracePeriodSeconds"},
 		{"PDB selects other pods", "spec: {minAvailable: 1, selector: {matchLabels: {app: web}}}", "spec: {minAvailable: 1, selector: {matchLabels: {app: db}}}", "PodDisruptionBudget"},
 		{"no policy of its own", "spec: {podSelector: {matchLabels: {app: web}}, ingress: [{}]}", "spec: {podSelector: {matchLabels: {app: db}}, ingress: [{}]}", "NetworkPolicy of its own"},
+		{"not autoscaled", "kind: Deployment, name: web}", "kind: Deployment, name: db}", "no replicas and no HorizontalPodAutoscaler"},
 		{"no default deny", "policyTypes: [Ingress, Egress]", "policyTypes: [Ingress]", "default-deny"},
 		{"unknown field", "terminationGracePeriodSeconds: 20", "terminationGracePeriodSeconds: 20\n      runAsRoot: false", "unknown field"},
 	}

@@ -1,4 +1,4 @@
-package kubedeploy
+package overlay
 
 import (
 	"bytes"
