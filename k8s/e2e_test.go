@@ -68,7 +68,10 @@ func TestCluster(t *testing.T) {
 		if err := d.Delete(context.Background()); err != nil {
 			t.Errorf("delete: %v\n%s", err, log.String())
 		}
-		if out, _ := d.Kubectl.Output(context.Background(), "get", "namespace", ns, "--ignore-not-found", "-o", "name"); out != "" {
+		switch out, err := d.Kubectl.Output(context.Background(), "get", "namespace", ns, "--ignore-not-found", "-o", "name"); {
+		case err != nil:
+			t.Errorf("is namespace %s gone? %v", ns, err)
+		case out != "":
 			t.Errorf("namespace %s is still there after the delete", ns)
 		}
 	})
@@ -274,8 +277,12 @@ func throwaway(t *testing.T, dir, ns string) string {
     patch: '[{"op": "replace", "path": "/metadata/name", "value": %q}%s]'
 `, kind, ns, extra)
 	}
-	out := t.TempDir()
-	// kustomize takes no absolute path for a resource.
+	// kustomize takes no absolute path for a resource, and resolves the
+	// folder's symlinks before it follows a relative one.
+	out, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	rel, err := filepath.Rel(out, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -321,12 +328,12 @@ func admission(t *testing.T, k overlay.Kubectl, ns string) {
 			want: "images must come from 127.0.0.1:5005 pinned by digest",
 		},
 		{
-			// Pod Security "restricted" refuses it first.
+			// Pod Security "restricted" refuses it.
 			name: "root",
 			change: func(spec map[string]any) {
 				spec["securityContext"] = map[string]any{"runAsNonRoot": false, "runAsUser": 0, "seccompProfile": map[string]any{"type": "RuntimeDefault"}}
 			},
-			want: "forbidden",
+			want: `violates PodSecurity "restricted`,
 		},
 		{
 			// Pod Security allows it; the policy does not.
@@ -372,6 +379,28 @@ func admission(t *testing.T, k overlay.Kubectl, ns string) {
 		case tt.want != "":
 			t.Logf("admission, pod %s: refused: %s", tt.name, strings.TrimSpace(stderr.String()))
 		}
+	}
+
+	// A debug container (`kubectl debug`) goes through the
+	// ephemeralcontainers subresource of a running pod.
+	pod, err := k.Output(t.Context(), "get", "pods", "-n", ns, "-l", "app.kubernetes.io/name=recommendations", "-o", "jsonpath={.items[0].metadata.name}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	k.Stdout, k.Stderr = io.Discard, &stderr
+	err = k.Run(t.Context(), nil, "patch", "pod", pod, "-n", ns, "--subresource=ephemeralcontainers", "--dry-run=server",
+		// Hardened as Pod Security wants, so only its image is wrong.
+		"-p", `{"spec": {"ephemeralContainers": [{"name": "debug", "image": "docker.io/library/busybox",
+			"securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}]}}`)
+	const want = "images must come from 127.0.0.1:5005 pinned by digest"
+	switch {
+	case err == nil:
+		t.Errorf("admission, a debug container from docker.io: admitted, want refused with %q", want)
+	case !strings.Contains(stderr.String(), want):
+		t.Errorf("admission, a debug container from docker.io: refused with %q, want %q", stderr.String(), want)
+	default:
+		t.Logf("admission, a debug container from docker.io: refused: %s", strings.TrimSpace(stderr.String()))
 	}
 }
 

@@ -69,8 +69,6 @@ type config struct {
 	Overlays []string
 	// Deployment is the named overlay's.
 	Deployment overlay.Deployment
-	// Golden is the folder of the golden renders, under the workspace.
-	Golden string
 }
 
 // overlayDir is the folder of the overlay name.
@@ -91,7 +89,6 @@ func parse(args []string) (string, config, error) {
 	tree := fs.String("tree", "", "the kustomizations' folder (runfiles path)")
 	fs.Var(&images, "image", "DIGEST_FILE,PUSH: an image's .digest and oci_push script (runfiles paths; repeatable)")
 	kubectl := fs.String("kubectl", "", "kubectl binary (runfiles path)")
-	fs.StringVar(&c.Golden, "golden", "k8s/golden", "the golden renders' folder, under the workspace")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default: kubectl's, i.e. $KUBECONFIG or ~/.kube/config)")
 	kubeContext := fs.String("context", "", "kubeconfig context (default: its current context)")
 	timeout := fs.String("timeout", "5m", "how long apply waits for each Deployment to roll out")

@@ -20,13 +20,12 @@ func TestRender_MatchesGolden(t *testing.T) {
 	}
 	for _, name := range c.Overlays {
 		t.Run(name, func(t *testing.T) {
-			d := c.Deployment
-			d.Dir = c.overlayDir(name)
-			got, err := goldenRender(t.Context(), d)
+			got, err := goldenRender(t.Context(), c, name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			path, err := runfiles.Rlocation(goldenFile("_main", c, name))
+			file := goldenDir + "/" + name + ".yaml"
+			path, err := runfiles.Rlocation("_main/" + file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -35,7 +34,7 @@ func TestRender_MatchesGolden(t *testing.T) {
 				t.Fatalf("%v: a new overlay needs `bazel run //k8s:update_golden`", err)
 			}
 			if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(string(got), "\n")); diff != "" {
-				t.Errorf("overlay %s renders otherwise than %s (-golden +rendered):\n%s\nIf the change is meant: bazel run //k8s:update_golden", name, c.Golden+"/"+name+".yaml", diff)
+				t.Errorf("overlay %s renders otherwise than %s (-golden +rendered):\n%s\nIf the change is meant: bazel run //k8s:update_golden", name, file, diff)
 			}
 		})
 	}

@@ -19,7 +19,7 @@ import (
 var overloadFactors = []float64{0.5, 1, 2, 4}
 
 // Each service runs within the limits its Kubernetes container has
-// (resources.limits in k8s/recommendations.yaml and k8s/marketplace.yaml),
+// (resources.limits in k8s/base/recommendations.yaml and marketplace.yaml),
 // as the kubelet sets them: so the load generator has the rest of the
 // machine to offer four times what the service can do, and a service
 // that outgrew its memory limit would be killed, as in a cluster.

@@ -8,6 +8,7 @@ package overlay
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -65,9 +66,10 @@ func (d Deployment) Show(ctx context.Context, w io.Writer) error {
 	return err
 }
 
-// Apply pushes the images the rendered manifests run (each by its oci_push
-// target, to the repository the manifests name), applies the kustomization
-// (`kubectl apply -k`) and waits until every Deployment has rolled out.
+// Apply checks the rendered manifests (kubedeploy.Check), pushes the images
+// they run (each by its oci_push target, to the repository the manifests
+// name), applies the kustomization (`kubectl apply -k`) and waits until
+// every Deployment has rolled out.
 func (d Deployment) Apply(ctx context.Context, log io.Writer) error {
 	started := time.Now()
 	rendered, err := d.Render(ctx)
@@ -77,6 +79,9 @@ func (d Deployment) Apply(ctx context.Context, log io.Writer) error {
 	objs, err := kubedeploy.Decode(bytes.NewReader(rendered))
 	if err != nil {
 		return err
+	}
+	if errs := kubedeploy.Check(objs); len(errs) > 0 {
+		return fmt.Errorf("the manifests fail the project's checks:\n%w", errors.Join(errs...))
 	}
 	// A cluster that does not answer (a wrong context, say) is found before
 	// anything is pushed.

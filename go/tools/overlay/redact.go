@@ -3,10 +3,27 @@ package overlay
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
+
+// GoldenHeader opens every golden render.
+const GoldenHeader = "# Written by `bazel run //k8s:update_golden`; //k8s:render_test holds the overlay to it.\n"
+
+var digest = regexp.MustCompile(`@sha256:[0-9a-f]{64}`)
+
+// Golden is what an overlay's golden file holds of its render: the Secrets'
+// values redacted and every digest a placeholder, so that a rebuilt image
+// changes no golden file and a changed manifest does.
+func Golden(manifests []byte) ([]byte, error) {
+	redacted, err := Redact(manifests)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(GoldenHeader), digest.ReplaceAll(redacted, []byte("@sha256:DIGEST"))...), nil
+}
 
 // Redacted stands in for every value of a Secret that is shown.
 const Redacted = "(redacted)"
