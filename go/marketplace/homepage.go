@@ -13,6 +13,7 @@ import (
 
 	"github.com/onlinebooks/bookstore/go/platform/bounded"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/onlinebooks/bookstore/proto/bookstore/recommendations/v1"
@@ -76,6 +77,10 @@ func mustRender(name string, data any) []byte {
 type Homepage struct {
 	Client pb.RecommendationsServiceClient
 	Log    *slog.Logger
+	// Degraded counts the pages rendered with the notice: 200s, which
+	// http_requests_total cannot tell from pages with books, and the page
+	// SLO counts as failures (k8s/monitoring/rules.yaml).
+	Degraded prometheus.Counter
 }
 
 // UnavailableNotice is what the page says in place of the books when
@@ -109,6 +114,7 @@ func (h *Homepage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Log.WarnContext(r.Context(), "recommendations unavailable, rendering without them",
 			"category", category.Slug, "code", status.Code(err).String(), "err", err)
 		data.Notice = UnavailableNotice
+		h.Degraded.Inc()
 	default:
 		data.Books = resp.GetBooks()
 	}

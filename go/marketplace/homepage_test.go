@@ -218,20 +218,21 @@ func TestHomepage_TitlesAreEscaped(t *testing.T) {
 func TestHomepage_DegradesWhenRecommendationsFails(t *testing.T) {
 	tests := []struct {
 		name  string
-		setup func(t *testing.T) http.Handler
+		setup func(t *testing.T) world
 	}{
-		{"backend down", func(t *testing.T) http.Handler {
+		{"backend down", func(t *testing.T) world {
 			w := newWorld(t, 50*time.Millisecond, "", 0)
 			w.stop()
-			return w.handler
+			return w
 		}},
-		{"backend slower than the deadline", func(t *testing.T) http.Handler {
-			return newWorld(t, 50*time.Millisecond, "", time.Hour).handler
+		{"backend slower than the deadline", func(t *testing.T) world {
+			return newWorld(t, 50*time.Millisecond, "", time.Hour)
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, body := get(t, tt.setup(t), http.MethodGet, "/?category=self-help")
+			w := tt.setup(t)
+			code, body := get(t, w.handler, http.MethodGet, "/?category=self-help")
 			if got, want := code, http.StatusOK; got != want {
 				t.Errorf("status: got %d, want %d", got, want)
 			}
@@ -242,6 +243,9 @@ func TestHomepage_DegradesWhenRecommendationsFails(t *testing.T) {
 			}
 			if n := strings.Count(body, "<li>"); n != 0 {
 				t.Errorf("degraded page lists %d books, want none", n)
+			}
+			if got, want := testkit.Value(t, w.reg, "marketplace_pages_degraded_total", nil), 1.0; got != want {
+				t.Errorf("marketplace_pages_degraded_total: got %v, want %v", got, want)
 			}
 		})
 	}

@@ -37,6 +37,9 @@ func TestMetrics_StartAtZero(t *testing.T) {
 			t.Errorf("http_requests_total%v before any request: got %v, want 0", labels, got)
 		}
 	}
+	if got := testkit.Value(t, w.reg, "marketplace_pages_degraded_total", nil); got != 0 {
+		t.Errorf("marketplace_pages_degraded_total before any request: got %v, want 0", got)
+	}
 }
 
 func TestMetrics_AfterOnePageView(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -119,7 +120,12 @@ func NewHandler(o telemetry.Observability, conn grpc.ClientConnInterface, maxInF
 			renderError(w, o.Log, http.StatusMethodNotAllowed, "This address only answers GET.")
 		})
 	}
-	get("/{$}", limitInFlight(maxInFlight, &Homepage{Client: pb.NewRecommendationsServiceClient(conn), Log: o.Log}))
+	degraded := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "marketplace_pages_degraded_total",
+		Help: "Homepages rendered with the notice that Recommendations are unavailable in place of the books.",
+	})
+	o.Metrics.MustRegister(degraded)
+	get("/{$}", limitInFlight(maxInFlight, &Homepage{Client: pb.NewRecommendationsServiceClient(conn), Log: o.Log, Degraded: degraded}))
 	get("/style.css", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
