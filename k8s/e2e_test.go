@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +26,9 @@ import (
 
 	"github.com/onlinebooks/bookstore/go/testkit"
 	"github.com/onlinebooks/bookstore/go/testkit/e2e"
+	"github.com/onlinebooks/bookstore/go/testkit/promserver"
 	"github.com/onlinebooks/bookstore/go/tools/overlay"
+	"sigs.k8s.io/yaml"
 )
 
 // TestCluster deploys the system to the cluster of KUBECONFIG as `bazel run
@@ -33,7 +37,11 @@ import (
 // calls spread over the Recommendations pods, the admission policy's
 // refusals, both overlays through the API server's dry run, a rolling
 // update of Recommendations to a new image, the loss of a pod of each
-// service and a scale-up of Recommendations, all under steady page load.
+// service and a scale-up of Recommendations, all under steady page load,
+// and last Recommendations scaled to 0. A Prometheus of its own watches
+// throughout, with k8s/monitoring's configuration and rules: no page alert
+// may fire during the rolling update, and the page alert must fire once
+// Recommendations is gone.
 // It deletes the namespace again, whatever failed. tools/test runs it
 // between `tools/cluster start` and `tools/cluster stop`, with
 // tools/registry serving the images.
@@ -90,6 +98,8 @@ func TestCluster(t *testing.T) {
 	if logs := kubectl("logs", "-n", ns, "deployment/marketplace"); !strings.Contains(logs, `"tls":"mtls"`) {
 		t.Errorf("marketplace does not call recommendations over mTLS:\n%s", logs)
 	}
+
+	prom := watch(t, d.Kubectl, ns)
 
 	admission(t, d.Kubectl, ns)
 	// Both overlays as the API server would take them (defaults, schemas,
@@ -184,6 +194,18 @@ func TestCluster(t *testing.T) {
 	if failed > 0 || rpcsFailed > 0 {
 		t.Errorf("rolling update: %d failed page requests and %.0f failed RPCs, want 0 (first failure: %s)", failed, rpcsFailed, firstFailure)
 	}
+	// Prometheus saw the rollout's pages, and no page alert fired.
+	window := fmt.Sprintf("[%ds]", int(time.Since(rolloutStart).Seconds())+1)
+	seen := prom.Query(t, `sum(increase(http_requests_total{job="marketplace",route="GET /{$}"}`+window+`))`)
+	firing := prom.Query(t, `max_over_time(ALERTS{slo="page",alertstate="firing"}`+window+`)`)
+	if len(seen) == 0 || seen[0].Value == 0 {
+		t.Errorf("Prometheus saw no page during the rolling update")
+	} else {
+		t.Logf("Prometheus during the rolling update: %.0f pages seen, page alerts firing: %v", seen[0].Value, firing)
+	}
+	if len(firing) > 0 {
+		t.Errorf("page alerts fired during the rolling update: %v", firing)
+	}
 	if got := kubectl("get", "pods", "-n", ns, "-l", "app.kubernetes.io/name=recommendations", "-o", "jsonpath={.items[*].spec.containers[0].image}"); strings.Count(got, updated) != 3 {
 		t.Errorf("after the update, recommendations pods run %s, want 3 × %s", got, updated)
 	}
@@ -264,6 +286,135 @@ func TestCluster(t *testing.T) {
 			t.Logf("%s: %.1f MiB resident, %.2f s CPU so far", pod, rss/(1<<20), cpu)
 		}
 	}
+
+	// Recommendations gone under load: every page degrades, and the page
+	// SLO's fast alert fires within its 1 h window (shortened), `for` and
+	// a few scrapes.
+	l = startLoad(base+"/?category=mystery", 4)
+	kubectl("scale", "-n", ns, "deployment/recommendations", "--replicas=0")
+	scaledDown := time.Now()
+	deadline := time.Hour/windowScale + 30*time.Second
+	var alert *promserver.Alert
+	for alert == nil && time.Since(scaledDown) < deadline {
+		time.Sleep(time.Second)
+		for _, a := range prom.Alerts(t) {
+			if a.Labels["alertname"] == "PageBudgetBurn" && a.State == "firing" {
+				alert = &a
+			}
+		}
+	}
+	total, failed, _ = l.stop()
+	t.Logf("recommendations scaled to 0: %d page requests, %d without books", total, failed)
+	if alert == nil {
+		t.Errorf("recommendations scaled to 0: PageBudgetBurn not firing within %s", deadline)
+	} else {
+		t.Logf("recommendations scaled to 0: PageBudgetBurn firing after %.0fs: %s", time.Since(scaledDown).Seconds(), alert.Annotations["description"])
+	}
+}
+
+// windowScale is how much shorter than in k8s/monitoring/rules.yaml the
+// windows and `for`s of the e2e's Prometheus are: an hour is a minute.
+const windowScale = 60
+
+// watch starts Prometheus (PROMETHEUS) with k8s/monitoring's prometheus.yaml
+// and rules.yaml (PROMETHEUS_CONFIG, PROMETHEUS_RULES), adapted to the test: the pods of namespace
+// ns, found with the cluster and credentials kubectl uses, scraped every
+// second through the API server's proxy to their admin ports, so that the
+// test needs no route into the pods' network, and the rules' durations
+// shortened by windowScale.
+func watch(t *testing.T, k overlay.Kubectl, ns string) *promserver.Server {
+	t.Helper()
+	rules, err := promserver.Shorten([]byte(testkit.ReadRunfile(t, "PROMETHEUS_RULES")), windowScale)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The cluster and the user of kubectl's context, as files.
+	raw, err := k.Output(t.Context(), "config", "view", "--raw", "--minify", "--flatten", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kc struct {
+		Clusters []struct {
+			Cluster struct {
+				Server string
+				CA     string `json:"certificate-authority-data"`
+			}
+		}
+		Users []struct {
+			User struct {
+				Cert  string `json:"client-certificate-data"`
+				Key   string `json:"client-key-data"`
+				Token string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(raw), &kc); err != nil || len(kc.Clusters) != 1 || len(kc.Users) != 1 {
+		t.Fatalf("kubectl config view: one cluster and one user wanted (%v)", err)
+	}
+	cluster, user := kc.Clusters[0].Cluster, kc.Users[0].User
+	server, err := url.Parse(cluster.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := func(name, text string, decode bool) string {
+		b := []byte(text)
+		if decode {
+			if b, err = base64.StdEncoding.DecodeString(text); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tls := map[string]any{"ca_file": file("ca.pem", cluster.CA, true)}
+	job := map[string]any{"scheme": "https", "tls_config": tls}
+	switch {
+	case user.Cert != "" && user.Key != "":
+		tls["cert_file"] = file("cert.pem", user.Cert, true)
+		tls["key_file"] = file("key.pem", user.Key, true)
+	case user.Token != "":
+		job["authorization"] = map[string]any{"credentials_file": file("token", user.Token, false)}
+	default:
+		t.Fatal("Prometheus needs the kubeconfig's client certificate or token; this user has neither")
+	}
+
+	var config struct {
+		Global        map[string]any   `json:"global"`
+		RuleFiles     []string         `json:"rule_files"`
+		ScrapeConfigs []map[string]any `json:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal([]byte(testkit.ReadRunfile(t, "PROMETHEUS_CONFIG")), &config); err != nil || len(config.ScrapeConfigs) != 1 {
+		t.Fatalf("prometheus.yaml: one scrape configuration wanted: %v", err)
+	}
+	config.Global = map[string]any{"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
+	sc := config.ScrapeConfigs[0]
+	for k, v := range job {
+		sc[k] = v
+	}
+	sc["kubernetes_sd_configs"] = []any{map[string]any{
+		"role":            "pod",
+		"kubeconfig_file": file("kubeconfig", raw, false),
+		"namespaces":      map[string]any{"names": []string{ns}},
+	}}
+	sc["relabel_configs"] = append(sc["relabel_configs"].([]any),
+		map[string]any{
+			"source_labels": []string{"__meta_kubernetes_namespace", "__meta_kubernetes_pod_name", "__meta_kubernetes_pod_container_port_number"},
+			"regex":         "(.+);(.+);(.+)",
+			"target_label":  "__metrics_path__",
+			"replacement":   "/api/v1/namespaces/$1/pods/$2:$3/proxy/metrics",
+		},
+		map[string]any{"target_label": "__address__", "replacement": server.Host},
+	)
+	text, err := yaml.Marshal(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return promserver.Start(t, testkit.Runfile(t, "PROMETHEUS"), text, map[string][]byte{"rules.yaml": rules})
 }
 
 // throwaway writes a kustomization that puts the one in dir into namespace

@@ -1,11 +1,11 @@
-"""Prometheus (promtool, and the server) from Debian's package, for Bazel.
+"""Prometheus (promtool, and the server) from Debian's packages, for Bazel.
 
 Prometheus publishes its release binaries only on GitHub, which an offline
 machine here cannot reach, and building promtool from its Go module would
 pull every service discovery plugin's SDK into go.mod and the build. Debian
 builds the same source for linux/amd64 and linux/arm64, and its mirror keeps
-a stable release's package at one address (snapshot.debian.org keeps it for
-ever), so the package is what Bazel fetches, pinned by sha256, on a connected
+a stable release's packages at one address (snapshot.debian.org keeps them
+for ever), so those are what Bazel fetches, pinned by sha256, on a connected
 machine and an offline one alike.
 
 Debian packages no macOS build: there the targets are incompatible, and
@@ -13,18 +13,32 @@ Debian packages no macOS build: there the targets are incompatible, and
 failing.
 """
 
-# Debian bookworm's prometheus (Prometheus 2.42.0), per Debian architecture:
-# the package's sha256, and its sha1, which is its snapshot.debian.org name.
-_VERSION = "2.42.0+ds-5+deb12u1"
+# Debian trixie's prometheus and promtool (Prometheus 2.53.3, which has
+# Kubernetes service discovery; bookworm's 2.42 was built without it), per
+# package and Debian architecture: each package's sha256, and its sha1,
+# which is its name on snapshot.debian.org.
+_VERSION = "2.53.3+ds1-2"
 _DEBS = {
-    "amd64": struct(
-        sha256 = "81d59a24fce84f7fbe97a45a4f2914b6a5881b5cd1db2a6a0e129e515e1a5f55",
-        sha1 = "5c841aaa0d406bb2700ea347da12010ac7752fed",
-    ),
-    "arm64": struct(
-        sha256 = "ca131aa102390083398afbc80be9c8dd1dda78f9f92154fc00df8f7f1f4556e9",
-        sha1 = "cff6a336432d5e8e884664e109476cd83779e9c1",
-    ),
+    "prometheus": {
+        "amd64": struct(
+            sha256 = "58c3e6a86c56cb3bfd71032fa48d65945d526441a212f5815dfe5ed9cb787ecc",
+            sha1 = "a95e279cc9229f251da84c408029de47ebf9e94a",
+        ),
+        "arm64": struct(
+            sha256 = "59b459dee0ceef9c645a98166ea00f0d10946391a5d486505360e2d21cd1ddec",
+            sha1 = "9ffb7a2cab132a172c2912e7fb0d0d24d2986fe8",
+        ),
+    },
+    "promtool": {
+        "amd64": struct(
+            sha256 = "ff27654eacc95abd846d344e91fe4ba3b4f0588a50d606ed1d2f09ad3408722f",
+            sha1 = "1dffc5d47ad29123e1b1cb76deecc94a3d735e0a",
+        ),
+        "arm64": struct(
+            sha256 = "cc1d5889b4d2e2ef92a6984039d88c11993ad3c73f5e74acd3ee15adaefb764c",
+            sha1 = "0a54a83bbebacfa9af0fb95cdccdea99a7f923b0",
+        ),
+    },
 }
 
 # Bazel's names of the host's CPU, as Debian names them.
@@ -36,17 +50,17 @@ _DEBIAN_ARCH = {
 }
 
 _BUILD = """\
-# Debian's prometheus {version} for linux/{arch} (tools/prometheus).
+# Debian's prometheus and promtool {version} for linux/{arch} (tools/prometheus).
 package(default_visibility = ["//visibility:public"])
 
 filegroup(
     name = "promtool",
-    srcs = ["deb/usr/bin/promtool"],
+    srcs = ["promtool/usr/bin/promtool"],
 )
 
 filegroup(
     name = "prometheus",
-    srcs = ["deb/usr/bin/prometheus"],
+    srcs = ["prometheus/usr/bin/prometheus"],
 )
 """
 
@@ -70,21 +84,24 @@ def _debian_prometheus_impl(rctx):
     if "linux" not in rctx.os.name or not arch:
         rctx.file("BUILD.bazel", _BUILD_UNSUPPORTED.format(host = "%s/%s" % (rctx.os.name, rctx.os.arch)))
         return
-    deb = _DEBS[arch]
-    rctx.download_and_extract(
-        url = [
-            "https://deb.debian.org/debian/pool/main/p/prometheus/prometheus_%s_%s.deb" % (_VERSION, arch),
-            "https://snapshot.debian.org/file/" + deb.sha1,
-        ],
-        sha256 = deb.sha256,
-        type = "deb",
-    )
-    rctx.extract("data.tar.xz", output = "deb")
+    for package, debs in _DEBS.items():
+        deb = debs[arch]
+        rctx.download_and_extract(
+            url = [
+                "https://deb.debian.org/debian/pool/main/p/prometheus/%s_%s_%s.deb" % (package, _VERSION, arch),
+                "https://snapshot.debian.org/file/" + deb.sha1,
+            ],
+            output = package + "/deb",
+            sha256 = deb.sha256,
+            type = "deb",
+        )
+        rctx.extract(package + "/deb/data.tar.xz", output = package)
+        rctx.delete(package + "/deb")
     rctx.file("BUILD.bazel", _BUILD.format(version = _VERSION, arch = arch))
 
 _debian_prometheus = repository_rule(
     implementation = _debian_prometheus_impl,
-    doc = "Debian's prometheus package for the host, or incompatible targets where there is none.",
+    doc = "Debian's prometheus and promtool for the host, or incompatible targets where there are none.",
 )
 
 def _prometheus_impl(module_ctx):
