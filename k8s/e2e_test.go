@@ -39,9 +39,9 @@ import (
 // update of Recommendations to a new image, the loss of a pod of each
 // service and a scale-up of Recommendations, all under steady page load,
 // and last Recommendations scaled to 0. A Prometheus of its own watches
-// throughout, with k8s/monitoring's configuration and rules: no page alert
-// may fire during the rolling update, and the page alert must fire once
-// Recommendations is gone.
+// throughout, with k8s/monitoring's configuration and rules: no alert of
+// the page SLO may fire during the rolling update, and its page alert must
+// fire once Recommendations is gone.
 // It deletes the namespace again, whatever failed. tools/test runs it
 // between `tools/cluster start` and `tools/cluster stop`, with
 // tools/registry serving the images.
@@ -194,7 +194,8 @@ func TestCluster(t *testing.T) {
 	if failed > 0 || rpcsFailed > 0 {
 		t.Errorf("rolling update: %d failed page requests and %.0f failed RPCs, want 0 (first failure: %s)", failed, rpcsFailed, firstFailure)
 	}
-	// Prometheus saw the rollout's pages, and no page alert fired.
+	// Prometheus saw the rollout's pages, and no alert of the page SLO
+	// fired (neither the page nor the ticket).
 	window := fmt.Sprintf("[%ds]", int(time.Since(rolloutStart).Seconds())+1)
 	seen := prom.Query(t, `sum(increase(http_requests_total{job="marketplace",route="GET /{$}"}`+window+`))`)
 	firing := prom.Query(t, `max_over_time(ALERTS{slo="page",alertstate="firing"}`+window+`)`)
@@ -317,11 +318,11 @@ func TestCluster(t *testing.T) {
 const windowScale = 60
 
 // watch starts Prometheus (PROMETHEUS) with k8s/monitoring's prometheus.yaml
-// and rules.yaml (PROMETHEUS_CONFIG, PROMETHEUS_RULES), adapted to the test: the pods of namespace
-// ns, found with the cluster and credentials kubectl uses, scraped every
-// second through the API server's proxy to their admin ports, so that the
-// test needs no route into the pods' network, and the rules' durations
-// shortened by windowScale.
+// and rules.yaml (PROMETHEUS_CONFIG, PROMETHEUS_RULES), adapted to the
+// test: the pods of namespace ns, found with the cluster and credentials
+// kubectl uses, scraped every second through the API server's proxy to
+// their admin ports, so that the test needs no route into the pods'
+// network, and the rules' durations shortened by windowScale.
 func watch(t *testing.T, k overlay.Kubectl, ns string) *promserver.Server {
 	t.Helper()
 	rules, err := promserver.Shorten([]byte(testkit.ReadRunfile(t, "PROMETHEUS_RULES")), windowScale)
@@ -371,7 +372,10 @@ func watch(t *testing.T, k overlay.Kubectl, ns string) *promserver.Server {
 		}
 		return path
 	}
-	tls := map[string]any{"ca_file": file("ca.pem", cluster.CA, true)}
+	tls := map[string]any{}
+	if cluster.CA != "" { // else the system's roots, as for kubectl
+		tls["ca_file"] = file("ca.pem", cluster.CA, true)
+	}
 	job := map[string]any{"scheme": "https", "tls_config": tls}
 	switch {
 	case user.Cert != "" && user.Key != "":
@@ -393,8 +397,8 @@ func watch(t *testing.T, k overlay.Kubectl, ns string) *promserver.Server {
 	}
 	config.Global = map[string]any{"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
 	sc := config.ScrapeConfigs[0]
-	for k, v := range job {
-		sc[k] = v
+	for key, v := range job {
+		sc[key] = v
 	}
 	sc["kubernetes_sd_configs"] = []any{map[string]any{
 		"role":            "pod",
@@ -406,7 +410,7 @@ func watch(t *testing.T, k overlay.Kubectl, ns string) *promserver.Server {
 			"source_labels": []string{"__meta_kubernetes_namespace", "__meta_kubernetes_pod_name", "__meta_kubernetes_pod_container_port_number"},
 			"regex":         "(.+);(.+);(.+)",
 			"target_label":  "__metrics_path__",
-			"replacement":   "/api/v1/namespaces/$1/pods/$2:$3/proxy/metrics",
+			"replacement":   strings.TrimSuffix(server.Path, "/") + "/api/v1/namespaces/$1/pods/$2:$3/proxy/metrics",
 		},
 		map[string]any{"target_label": "__address__", "replacement": server.Host},
 	)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/onlinebooks/bookstore/go/recommendations"
@@ -46,7 +47,7 @@ func BenchmarkRender(b *testing.B) {
 // BenchmarkHomepage measures the page handler: query parsing, the call
 // (answered at once) and rendering.
 func BenchmarkHomepage(b *testing.B) {
-	h := &Homepage{Client: fixedBooks{benchBooks(b)}, Log: slog.New(slog.DiscardHandler)}
+	h := &Homepage{Client: fixedBooks{benchBooks(b)}, Log: slog.New(slog.DiscardHandler), Degraded: prometheus.NewCounter(prometheus.CounterOpts{Name: "degraded"})}
 	req := httptest.NewRequest(http.MethodGet, "/?category=mystery", nil)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // FuzzHomepageQuery sends the page any query string. It answers 200 for
@@ -21,7 +23,7 @@ func FuzzHomepageQuery(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	h := &Homepage{Client: fixedBooks{benchBooks(f)}, Log: slog.New(slog.DiscardHandler)}
+	h := &Homepage{Client: fixedBooks{benchBooks(f)}, Log: slog.New(slog.DiscardHandler), Degraded: prometheus.NewCounter(prometheus.CounterOpts{Name: "degraded"})}
 	f.Fuzz(func(t *testing.T, query string) {
 		// Built by hand: httptest.NewRequest panics on a URL it cannot parse.
 		req := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/", RawQuery: query}, Header: http.Header{}}

@@ -77,9 +77,9 @@ func mustRender(name string, data any) []byte {
 type Homepage struct {
 	Client pb.RecommendationsServiceClient
 	Log    *slog.Logger
-	// Degraded counts the pages rendered with the notice: 200s, which
-	// http_requests_total cannot tell from pages with books, and the page
-	// SLO counts as failures (k8s/monitoring/rules.yaml).
+	// Degraded (required) counts the pages rendered with the notice: 200s,
+	// which http_requests_total cannot tell from pages with books, and the
+	// page SLO counts as failures (k8s/monitoring/rules.yaml).
 	Degraded prometheus.Counter
 }
 

@@ -49,6 +49,14 @@ _DEBIAN_ARCH = {
     "arm64": "arm64",
 }
 
+# The platform each Debian architecture's binaries run on: a build for
+# another (a remote executor, --platforms) gets incompatible targets, not the
+# wrong binary.
+_CONSTRAINTS = {
+    "amd64": ["@platforms//os:linux", "@platforms//cpu:x86_64"],
+    "arm64": ["@platforms//os:linux", "@platforms//cpu:aarch64"],
+}
+
 _BUILD = """\
 # Debian's prometheus and promtool {version} for linux/{arch} (tools/prometheus).
 package(default_visibility = ["//visibility:public"])
@@ -56,11 +64,13 @@ package(default_visibility = ["//visibility:public"])
 filegroup(
     name = "promtool",
     srcs = ["promtool/usr/bin/promtool"],
+    target_compatible_with = {constraints},
 )
 
 filegroup(
     name = "prometheus",
     srcs = ["prometheus/usr/bin/prometheus"],
+    target_compatible_with = {constraints},
 )
 """
 
@@ -97,7 +107,7 @@ def _debian_prometheus_impl(rctx):
         )
         rctx.extract(package + "/deb/data.tar.xz", output = package)
         rctx.delete(package + "/deb")
-    rctx.file("BUILD.bazel", _BUILD.format(version = _VERSION, arch = arch))
+    rctx.file("BUILD.bazel", _BUILD.format(version = _VERSION, arch = arch, constraints = repr(_CONSTRAINTS[arch])))
 
 _debian_prometheus = repository_rule(
     implementation = _debian_prometheus_impl,

@@ -72,7 +72,7 @@ func Start(t testing.TB, binary string, config []byte, rules map[string][]byte) 
 			t.Fatalf("prometheus exited: %v\n%s", cmd.ProcessState, log.String())
 		default:
 		}
-		if resp, err := http.Get(s.URL + "/-/ready"); err == nil {
+		if resp, err := client.Get(s.URL + "/-/ready"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return s
@@ -83,6 +83,10 @@ func Start(t testing.TB, binary string, config []byte, rules map[string][]byte) 
 		}
 	}
 }
+
+// client bounds each request, so that a Prometheus that hangs fails the
+// test instead of holding it until its timeout.
+var client = &http.Client{Timeout: 10 * time.Second}
 
 // freeAddr is a loopback address with a port nothing listens on now.
 // Prometheus cannot say which port it chose for :0, so the test chooses.
@@ -142,7 +146,7 @@ func (s *Server) Alerts(t testing.TB) []Alert {
 // get decodes the data of an API answer into data.
 func (s *Server) get(t testing.TB, path string, data any) {
 	t.Helper()
-	resp, err := http.Get(s.URL + path)
+	resp, err := client.Get(s.URL + path)
 	if err != nil {
 		t.Fatal(err)
 	}
