@@ -4,22 +4,21 @@
 package promserver
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/onlinebooks/bookstore/go/testkit"
 )
 
 // Server is a running Prometheus.
@@ -30,8 +29,8 @@ type Server struct {
 
 // Start runs the prometheus binary with config (a prometheus.yml) and the
 // rule files it names (file name to text, written beside it), its storage
-// under t.TempDir(), and returns once it is ready. It is stopped when the
-// test ends; its log is printed if the test failed.
+// under t.TempDir(), and returns once it is ready. It is a testkit.Process:
+// stopped when the test ends, its log shown if the test failed.
 func Start(t testing.TB, binary string, config []byte, rules map[string][]byte) *Server {
 	t.Helper()
 	dir := t.TempDir()
@@ -45,43 +44,24 @@ func Start(t testing.TB, binary string, config []byte, rules map[string][]byte) 
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	cmd := exec.Command(binary,
+	p := testkit.Start(t, binary,
 		"--config.file="+configFile,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr,
 	)
-	var log syncBuffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("prometheus' log:\n%s", log.String())
-		}
-	})
-
 	s := &Server{URL: "http://" + addr}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		select {
-		case <-exited:
-			t.Fatalf("prometheus exited: %v\n%s", cmd.ProcessState, log.String())
-		default:
+	ready := func() bool {
+		resp, err := client.Get(s.URL + "/-/ready")
+		if err != nil {
+			return false
 		}
-		if resp, err := client.Get(s.URL + "/-/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready within 30s:\n%s", log.String())
-		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
 	}
+	if !testkit.Eventually(30*time.Second, func() bool { return !p.Running() || ready() }) || !p.Running() {
+		t.Fatalf("prometheus not ready within 30s (running: %t):\n%s", p.Running(), p.Logs())
+	}
+	return s
 }
 
 // client bounds each request, so that a Prometheus that hangs fails the
@@ -198,21 +178,3 @@ var (
 	window    = regexp.MustCompile(`\[[0-9]+[smhdwy]\]`)
 	forClause = regexp.MustCompile(`(?m)^(\s+for: )([0-9]+[smhdwy])$`)
 )
-
-// syncBuffer is a bytes.Buffer the process' output and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
