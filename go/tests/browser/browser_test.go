@@ -24,8 +24,7 @@ import (
 // notice when Recommendations is down, the 400 page, a phone-wide viewport,
 // the basics of accessibility, and no console error or Content-Security-
 // Policy violation anywhere. A screenshot of each state goes to the test's
-// undeclared outputs (bazel-testlogs/go/tests/browser/browser_test/
-// test.outputs).
+// undeclared outputs (test.outputs/, beside its test.log).
 func TestPage(t *testing.T) {
 	recs := testkit.Start(t, testkit.Runfile(t, "RECOMMENDATIONS_BIN"), "-grpc-addr=127.0.0.1:0", "-admin-addr=127.0.0.1:0")
 	recsAddr := recs.ListenAddrs(10*time.Second, "api")["api"]
@@ -60,11 +59,15 @@ func TestPage(t *testing.T) {
 
 	// A phone's width: nothing scrolls sideways.
 	b.viewport(t, 390, 844)
-	for _, path := range []string{"/", "/?category=science-fiction", "/?category=poetry"} {
+	for _, page := range []struct{ path, name string }{
+		{"/", "narrow-homepage"},
+		{"/?category=science-fiction", "narrow-science-fiction"},
+		{"/?category=poetry", "narrow-bad-request"},
+	} {
 		// The 400 page's own load is the one error its console shows.
-		p := b.open(t, base+path, "narrow"+strings.NewReplacer("/", "-", "?", "-", "=", "-").Replace(path), base+"/?category=poetry")
+		p := b.open(t, base+page.path, page.name, base+"/?category=poetry")
 		if p.ScrollWidth > p.ClientWidth {
-			t.Errorf("%s at 390 px: %d px wide, scrolls sideways", path, p.ScrollWidth)
+			t.Errorf("%s at 390 px: %d px wide, scrolls sideways", page.path, p.ScrollWidth)
 		}
 	}
 	b.viewport(t, 1280, 800)
@@ -103,7 +106,7 @@ type facts struct {
 	Notice      string
 	Nav         []link
 	NavLabel    string
-	Banners     int // header elements outside main: the banner landmark
+	Banners     int // header elements directly in body: the banner landmark
 	Mains       int
 	ListsOfLi   bool // every ul and ol holds only li
 	Unnamed     []string
@@ -136,13 +139,17 @@ const factsJS = `(() => {
 })()`
 
 // checkLayout checks the basics every page of the site has: its language,
-// one h1, the banner, labelled navigation and main landmarks, a link to
-// each category, named links, lists of items only.
+// the site's name in its title, one h1, the banner, labelled navigation and
+// main landmarks, a link to each category, named links, lists of items
+// only.
 func (p facts) checkLayout(t *testing.T, categories []category) {
 	t.Helper()
 	var problems []string
 	if p.Lang != "en" {
 		problems = append(problems, fmt.Sprintf("document language %q, want en", p.Lang))
+	}
+	if !strings.HasSuffix(p.Title, "Online Books For You") {
+		problems = append(problems, fmt.Sprintf("title %q, want it to end with the site's name", p.Title))
 	}
 	if len(p.H1) != 1 {
 		problems = append(problems, fmt.Sprintf("%d h1 headings, want 1", len(p.H1)))
