@@ -6,7 +6,6 @@ package promserver
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -43,41 +42,19 @@ func Start(t testing.TB, binary string, config []byte, rules map[string][]byte) 
 	if err := os.WriteFile(configFile, config, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	// Prometheus cannot say which port it chose for :0, so the test chooses.
+	addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
 	p := testkit.Start(t, binary,
 		"--config.file="+configFile,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr,
 	)
 	s := &Server{URL: "http://" + addr}
-	ready := func() bool {
-		resp, err := client.Get(s.URL + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}
+	ready := func() bool { code, _ := testkit.Get(s.URL + "/-/ready"); return code == http.StatusOK }
 	if !testkit.Eventually(30*time.Second, func() bool { return !p.Running() || ready() }) || !p.Running() {
 		t.Fatalf("prometheus not ready within 30s (running: %t):\n%s", p.Running(), p.Logs())
 	}
 	return s
-}
-
-// client bounds each request, so that a Prometheus that hangs fails the
-// test instead of holding it until its timeout.
-var client = &http.Client{Timeout: 10 * time.Second}
-
-// freeAddr is a loopback address with a port nothing listens on now.
-// Prometheus cannot say which port it chose for :0, so the test chooses.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // Sample is one series of a query's result.
@@ -123,24 +100,21 @@ func (s *Server) Alerts(t testing.TB) []Alert {
 	return data.Alerts
 }
 
-// get decodes the data of an API answer into data.
+// get decodes the data of an API answer into data; testkit.Get bounds the
+// request, so a Prometheus that hangs fails the test.
 func (s *Server) get(t testing.TB, path string, data any) {
 	t.Helper()
-	resp, err := client.Get(s.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	code, body := testkit.Get(s.URL + path)
 	var answer struct {
 		Status string
 		Error  string
 		Data   json.RawMessage
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
-		t.Fatalf("GET %s: %s: %v", path, resp.Status, err)
+	if err := json.Unmarshal([]byte(body), &answer); err != nil {
+		t.Fatalf("GET %s: %d: %v: %.200s", path, code, err, body)
 	}
 	if answer.Status != "success" {
-		t.Fatalf("GET %s: %s: %s", path, resp.Status, answer.Error)
+		t.Fatalf("GET %s: %d: %s", path, code, answer.Error)
 	}
 	if err := json.Unmarshal(answer.Data, data); err != nil {
 		t.Fatalf("GET %s: %v", path, err)

@@ -275,6 +275,13 @@ func (b *browser) record(ev any) {
 	b.mu.Unlock()
 }
 
+// forget drops what the browser logged so far, before a new page.
+func (b *browser) forget() {
+	b.mu.Lock()
+	b.problems = nil
+	b.mu.Unlock()
+}
+
 // open loads url, saves a screenshot as name.png, and returns what the page
 // shows. The page must log no error or warning, but for a page meant to
 // answer an error status (status, e.g. "400"): the browser's one network
@@ -298,9 +305,7 @@ func (b *browser) click(t *testing.T, selector, name string) facts {
 // then reads the page, as open describes.
 func (b *browser) after(t *testing.T, name, url, status string, action func(context.Context) error) facts {
 	t.Helper()
-	b.mu.Lock()
-	b.problems = nil
-	b.mu.Unlock()
+	b.forget()
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
 	if err := action(ctx); err != nil {
@@ -338,9 +343,7 @@ func (b *browser) after(t *testing.T, name, url, status string, action func(cont
 // reports the refusal: without that, "no violation" would prove nothing.
 func (b *browser) checkCSPReported(t *testing.T) {
 	t.Helper()
-	b.mu.Lock()
-	b.problems = nil
-	b.mu.Unlock()
+	b.forget()
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.head.appendChild(document.createElement("style")).textContent = "body { color: red }"`)); err != nil {

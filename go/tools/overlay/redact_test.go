@@ -5,6 +5,21 @@ import (
 	"testing"
 )
 
+// notSecrets are objects Redact leaves as kustomize wrote them, in their
+// order, with their keys in theirs.
+const notSecrets = `kind: ConfigMap
+apiVersion: v1
+metadata:
+  name: web
+data:
+  key: value
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+`
+
 func TestRedact(t *testing.T) {
 	tests := []struct {
 		name, in, want string
@@ -35,30 +50,8 @@ type: kubernetes.io/tls
 		},
 		{
 			name: "other kinds as they were, in their order",
-			in: `kind: ConfigMap
-apiVersion: v1
-metadata:
-  name: web
-data:
-  key: value
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-`,
-			want: `kind: ConfigMap
-apiVersion: v1
-metadata:
-  name: web
-data:
-  key: value
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-`,
+			in:   notSecrets,
+			want: notSecrets,
 		},
 	}
 	for _, tt := range tests {
