@@ -76,3 +76,30 @@ def leaf(name, ca, extensions, subject, client_name = "", not_before = None, not
         tools = [_OPENSSL],
         **kwargs
     )
+
+def signing_key(name, **kwargs):
+    """An ECDSA P-256 key pair for signing images: <name>.key (PKCS#8 PEM) and <name>.pub.
+
+    P-256 is cosign's default, and `cosign verify --key <name>.pub` reads
+    the public key as it is.
+
+    Args:
+      name: the target, and the stem of its two files.
+      **kwargs: common attributes (visibility, testonly).
+    """
+    native.genrule(
+        name = name,
+        srcs = ["openssl.cnf"],
+        outs = [name + ".key", name + ".pub"],
+        cmd = " && ".join([
+            # As ca(): openssl.cnf, never a system default.
+            "export OPENSSL_CONF=$(execpath openssl.cnf) CLIENT_NAME=none",
+            "$(execpath %s) genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $(execpath %s.key)" % (_OPENSSL, name),
+            "$(execpath %s) pkey -in $(execpath %s.key) -pubout -out $(execpath %s.pub)" % (_OPENSSL, name, name),
+        ]),
+        tools = [_OPENSSL],
+        # A private key stays on the machine that made it: never in a
+        # remote cache.
+        tags = ["no-remote-cache"],
+        **kwargs
+    )

@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/onlinebooks/bookstore/go/marketplace"
 	"github.com/onlinebooks/bookstore/go/testkit"
 	"github.com/onlinebooks/bookstore/go/testkit/e2e"
+	"github.com/onlinebooks/bookstore/go/tools/ocipush"
 )
 
 // services are the images under test, by the prefix of their environment
@@ -50,6 +50,10 @@ func TestCompose(t *testing.T) {
 
 	// Each service: :load into the engine, :push to the registry; Compose
 	// then runs the pushed digests, so what runs is what was pushed.
+	root, err := ocipush.RunfilesRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
 	env := os.Environ()
 	for _, svc := range services {
 		tag := "bookstore/" + svc.name + ":dev"
@@ -59,7 +63,7 @@ func TestCompose(t *testing.T) {
 			t.Cleanup(func() { removeImage(t, docker, tag) })
 		}
 		// As `bazel run` runs them: :load through the docker CLI, :push
-		// from the runfiles root, where it finds its files.
+		// from the runfiles root (ocipush), where it finds its files.
 		if out := run(t, nil, "", testkit.Runfile(t, svc.env+"_LOAD")); !strings.Contains(out, "Loaded image: "+tag) {
 			t.Errorf("load: want %q in:\n%s", "Loaded image: "+tag, out)
 		}
@@ -68,9 +72,12 @@ func TestCompose(t *testing.T) {
 		}
 
 		repository := host + "/bookstore/" + svc.name
-		out := run(t, nil, runfilesRoot(), testkit.Runfile(t, svc.env+"_PUSH"), "--repository", repository)
+		ref, err := ocipush.Push(ctx, testkit.Runfile(t, svc.env+"_PUSH"), root, "--repository", repository)
+		if err != nil {
+			t.Fatal(err)
+		}
 		want := repository + "@" + strings.TrimSpace(testkit.ReadRunfile(t, svc.env+"_DIGEST"))
-		if got := lastLine(out); got != want {
+		if got := ref.String(); got != want {
 			t.Fatalf("push: reported %q, want %q (image.digest)", got, want)
 		}
 		env = append(env, svc.env+"_IMAGE="+want)
@@ -184,15 +191,4 @@ func run(t *testing.T, env []string, dir, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.String()
-}
-
-// runfilesRoot is the main repository's folder of the runfiles tree: the
-// working directory `bazel run` gives a target.
-func runfilesRoot() string {
-	return filepath.Join(os.Getenv("TEST_SRCDIR"), os.Getenv("TEST_WORKSPACE"))
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
 }

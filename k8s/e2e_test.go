@@ -102,6 +102,7 @@ func TestCluster(t *testing.T) {
 	prom := watch(t, d.Kubectl, ns)
 
 	admission(t, d.Kubectl, ns)
+	refuseUnsigned(t, c, d, ns)
 	// Both overlays as the API server would take them (defaults, schemas,
 	// admission), into this namespace, which exists.
 	for _, name := range c.Overlays {
@@ -556,6 +557,51 @@ func admission(t *testing.T, k overlay.Kubectl, ns string) {
 		t.Errorf("admission, a debug container from docker.io: refused with %q, want %q", stderr.String(), want)
 	default:
 		t.Logf("admission, a debug container from docker.io: refused: %s", strings.TrimSpace(stderr.String()))
+	}
+}
+
+// refuseUnsigned shows apply refusing an image that nobody signed: the
+// local overlay in a namespace of its own, with Recommendations' image
+// swapped for a copy of it under a new label, which is in the registry
+// but has no signature, provenance or SBOM. Nothing may be applied: the
+// namespace must not exist afterwards.
+func refuseUnsigned(t *testing.T, c config, d overlay.Deployment, ns string) {
+	t.Helper()
+	signed, err := d.Kubectl.Output(t.Context(), "get", "deployment", "recommendations", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned := relabel(t, signed, "org.onlinebooks.e2e.unsigned", "true")
+	repo, digest, _ := strings.Cut(unsigned, "@")
+	other := ns + "-unsigned"
+	d.Dir = throwaway(t, c.overlayDir(defaultOverlay), other)
+	swap := fmt.Sprintf("images:\n  - name: %s\n    digest: %s\n", repo, digest)
+	f, err := os.OpenFile(filepath.Join(d.Dir, "kustomization.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(swap); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	var log bytes.Buffer
+	d.Kubectl.Stdout, d.Kubectl.Stderr = &log, &log
+	err = d.Apply(t.Context(), &log)
+	const want = "no signature made with the key (the registry holds none for sha256:"
+	switch {
+	case err == nil:
+		t.Errorf("apply of the unsigned %s: applied, want refused with %q", unsigned, want)
+	case !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), unsigned):
+		t.Errorf("apply of the unsigned %s: %v\nwant it refused with %q", unsigned, err, want)
+	default:
+		t.Logf("apply of an unsigned image: refused: %v", err)
+	}
+	if out, err := d.Kubectl.Output(t.Context(), "get", "namespace", other, "--ignore-not-found", "-o", "name"); err != nil || out != "" {
+		t.Errorf("after the refused apply, namespace %s: %q, %v; want none", other, out, err)
+		d.Delete(context.Background())
 	}
 }
 

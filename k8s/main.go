@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -22,7 +21,11 @@ import (
 	"syscall"
 
 	"github.com/bazelbuild/rules_go/go/runfiles"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/onlinebooks/bookstore/go/tools/attest"
+	"github.com/onlinebooks/bookstore/go/tools/ocipush"
 	"github.com/onlinebooks/bookstore/go/tools/overlay"
 )
 
@@ -87,8 +90,9 @@ func parse(args []string) (string, config, error) {
 	fs := flag.NewFlagSet("k8s "+command, flag.ContinueOnError)
 	var images list
 	tree := fs.String("tree", "", "the kustomizations' folder (runfiles path)")
-	fs.Var(&images, "image", "DIGEST_FILE,PUSH: an image's .digest and oci_push script (runfiles paths; repeatable)")
+	fs.Var(&images, "image", "DIGEST_FILE,PUSH: an image's .digest and its push target (runfiles paths; repeatable)")
 	kubectl := fs.String("kubectl", "", "kubectl binary (runfiles path)")
+	publicKey := fs.String("public-key", "", "the PEM public key every image must be signed with (runfiles or absolute path)")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default: kubectl's, i.e. $KUBECONFIG or ~/.kube/config)")
 	kubeContext := fs.String("context", "", "kubeconfig context (default: its current context)")
 	timeout := fs.String("timeout", "5m", "how long apply waits for each Deployment to roll out")
@@ -128,7 +132,20 @@ func parse(args []string) (string, config, error) {
 		}
 		d.Images = append(d.Images, overlay.BuiltImage{DigestFile: paths[0], Push: paths[1]})
 	}
-	if d.RunfilesRoot, err = runfilesRoot(); err != nil {
+	if d.RunfilesRoot, err = ocipush.RunfilesRoot(); err != nil {
+		return "", c, err
+	}
+	keyFile, err := runfiles.Rlocation(*publicKey)
+	if err != nil {
+		return "", c, fmt.Errorf("-public-key: %w", err)
+	}
+	key, err := attest.LoadPublicKey(keyFile)
+	if err != nil {
+		return "", c, fmt.Errorf("-public-key: %w", err)
+	}
+	// The registry's credentials as oci_push (crane) finds them: Docker's
+	// config and credential helpers.
+	if d.Verifier, err = attest.NewVerifier(key, remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
 		return "", c, err
 	}
 	if d.Kubectl.Path, err = runfiles.Rlocation(*kubectl); err != nil {
@@ -172,23 +189,6 @@ func overlays(tree string) ([]string, error) {
 		}
 	}
 	return names, nil
-}
-
-// runfilesRoot is the main repository's folder of this binary's (or test's)
-// runfiles tree: where `bazel run` starts a target, and where the push
-// scripts find their files.
-func runfilesRoot() (string, error) {
-	r, err := runfiles.New()
-	if err != nil {
-		return "", err
-	}
-	for _, kv := range r.Env() {
-		if dir, ok := strings.CutPrefix(kv, "RUNFILES_DIR="); ok {
-			// Under Bzlmod the main repository's folder is always _main.
-			return filepath.Join(dir, "_main"), nil
-		}
-	}
-	return "", errors.New("no runfiles directory: run this through `bazel run //k8s:apply`")
 }
 
 // rlocations resolves n comma-separated runfiles paths.

@@ -1,5 +1,6 @@
-// Command localregistry serves go-containerregistry's in-memory registry, the
-// local registry that tools/registry starts for the images' push targets.
+// Command localregistry serves go-containerregistry's in-memory registry
+// with the referrers API (go/tools/ociregistry), the local registry that
+// tools/registry starts for the images' push targets and their signatures.
 // What is pushed lasts as long as the process.
 package main
 
@@ -14,18 +15,18 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/registry"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/onlinebooks/bookstore/go/platform/cli"
 	"github.com/onlinebooks/bookstore/go/platform/lifecycle"
+	"github.com/onlinebooks/bookstore/go/tools/ociregistry"
 )
 
 func main() {
 	fs := flag.NewFlagSet("localregistry", flag.ContinueOnError)
 	addrs := fs.String("address", "127.0.0.1:5005", "comma-separated addresses to serve the registry on")
 	os.Exit(cli.Main(fs, os.Args[1:], os.Stderr, func(ctx context.Context, log *slog.Logger) error {
-		handler := registry.New(registry.Logger(slog.NewLogLogger(log.Handler(), slog.LevelInfo)))
+		handler := ociregistry.New(slog.NewLogLogger(log.Handler(), slog.LevelInfo))
 		var listeners []net.Listener
 		for _, addr := range strings.Split(*addrs, ",") {
 			lis, err := listen(ctx, addr)

@@ -4,6 +4,7 @@ binary's (linux_images), and a service's, with their index (service_image)."""
 load("@rules_go//go:def.bzl", "go_cross_binary")
 load("@rules_oci//oci:defs.bzl", "oci_image", "oci_image_index")
 load("@rules_pkg//pkg:tar.bzl", "pkg_tar")
+load(":sbom.bzl", "image_sbom")
 
 # The images' platforms, by the architecture their configs name: each
 # binary is built for its image's platform, whatever the host (a Mac, an
@@ -38,6 +39,12 @@ org.opencontainers.image.version=$${{version:-unknown}}
 org.opencontainers.image.revision=$${{revision:-unknown}}
 LABELS
 """
+
+# The files of the base (//tools/oci:rootfs) made from a Go module at build
+# time, for the SBOMs: the CA roots come from go.mod's x509roots/fallback.
+_BASE_ORIGINS = {
+    "/etc/ssl/certs/ca-certificates.crt": "golang.org/x/crypto/x509roots/fallback",
+}
 
 def linux_images(name, binary, path, **kwargs):
     """Defines <name>_<arch> for each of PLATFORMS: binary at path, on //tools/oci:base_<arch>.
@@ -82,8 +89,9 @@ def service_image(name, service, binary, exposed_ports, visibility = None):
     """Defines <name>: an oci_image_index of <name>_amd64 and <name>_arm64.
 
     Each image (linux_images) has the binary at /usr/local/bin/<service> as
-    its entrypoint. Also defines <name>.digest (the index's, rules_oci) and
-    <name>_labels, which both images carry.
+    its entrypoint. Also defines <name>.digest (the index's, rules_oci),
+    <name>_labels, which both images carry, and <name>_<arch>_sbom, each
+    image's CycloneDX SBOM (sbom.bzl).
 
     Args:
       name: the index target.
@@ -108,6 +116,16 @@ def service_image(name, service, binary, exposed_ports, visibility = None):
         labels = ":" + name + "_labels",
         visibility = visibility,
     )
+    for arch in PLATFORMS:
+        image_sbom(
+            name = "%s_%s_sbom" % (name, arch),
+            image = ":%s_%s" % (name, arch),
+            binary = ":%s_%s_binary" % (name, arch),
+            binary_path = entrypoint,
+            origins = _BASE_ORIGINS,
+            repository = "bookstore/" + service,
+            visibility = visibility,
+        )
 
     # One digest for both: a registry serves each node the image of its
     # platform.

@@ -15,13 +15,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/onlinebooks/bookstore/go/tools/attest"
 	"github.com/onlinebooks/bookstore/go/tools/kubedeploy"
+	"github.com/onlinebooks/bookstore/go/tools/ocipush"
 )
 
 // BuiltImage is an image target's outputs: its digest file (<image>.digest)
-// and its oci_push target's script.
+// and its push target (tools/oci:push.bzl's signed push).
 type BuiltImage struct {
 	DigestFile string
 	Push       string
@@ -35,7 +38,9 @@ type Deployment struct {
 	Images []BuiltImage
 	// RunfilesRoot is where the push scripts run from, as under `bazel run`.
 	RunfilesRoot string
-	Kubectl      Kubectl
+	// Verifier checks each image before anything is applied.
+	Verifier *attest.Verifier
+	Kubectl  Kubectl
 	// RolloutTimeout bounds the wait for every Deployment to be available.
 	RolloutTimeout string
 }
@@ -66,10 +71,13 @@ func (d Deployment) Show(ctx context.Context, w io.Writer) error {
 	return err
 }
 
-// Apply checks the rendered manifests (kubedeploy.Check), pushes the images
-// they run (each by its oci_push target, to the repository the manifests
-// name), applies the kustomization (`kubectl apply -k`) and waits until
-// every Deployment has rolled out.
+// Apply checks the rendered manifests (kubedeploy.Check), pushes the built
+// images they run (each by its push target, to the repository the
+// manifests name, signed), verifies every image they run against the
+// public key (attest: a signature, a provenance and an SBOM of each
+// platform, signed by it), applies the kustomization (`kubectl apply -k`)
+// and waits until every Deployment has rolled out. An image that fails
+// verification stops it before anything is applied.
 func (d Deployment) Apply(ctx context.Context, log io.Writer) error {
 	started := time.Now()
 	rendered, err := d.Render(ctx)
@@ -91,6 +99,9 @@ func (d Deployment) Apply(ctx context.Context, log io.Writer) error {
 	if err := d.push(ctx, objs, log); err != nil {
 		return err
 	}
+	if err := d.verify(ctx, objs, log); err != nil {
+		return err
+	}
 	pushed := time.Now()
 	if err := d.Kubectl.Run(ctx, nil, "apply", "-k", d.Dir); err != nil {
 		return err
@@ -104,14 +115,14 @@ func (d Deployment) Apply(ctx context.Context, log io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(log, "pushed in %.1fs, applied and rolled out in %.1fs\n",
+	fmt.Fprintf(log, "pushed and verified in %.1fs, applied and rolled out in %.1fs\n",
 		pushed.Sub(started).Seconds(), time.Since(pushed).Seconds())
 	return nil
 }
 
-// push pushes every image a Deployment of objs runs, REPOSITORY@DIGEST, from
-// the built image of that digest. An image no target built cannot be
-// pushed, and would not run: it is an error before anything is applied.
+// push pushes every image a Deployment of objs runs, REPOSITORY@DIGEST,
+// that a target built. The others must be in the registry already, and are
+// verified like the rest.
 func (d Deployment) push(ctx context.Context, objs []*unstructured.Unstructured, log io.Writer) error {
 	built := make(map[string]BuiltImage)
 	for _, img := range d.Images {
@@ -129,16 +140,46 @@ func (d Deployment) push(ctx context.Context, objs []*unstructured.Unstructured,
 		repo, digest, _ := strings.Cut(ref, "@")
 		img, ok := built[digest]
 		if !ok {
-			return fmt.Errorf("image %s is not one of the built images: the overlay must pin them by digest (//k8s:*_images)", ref)
+			continue
 		}
-		got, err := Push(ctx, img.Push, d.RunfilesRoot, repo)
+		want, err := name.NewDigest(ref)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", ref, err)
+		}
+		got, err := ocipush.Push(ctx, img.Push, d.RunfilesRoot, "--repository", repo)
 		if err != nil {
 			return err
 		}
-		if got != digest {
-			return fmt.Errorf("%s: pushed %s but the image target's digest is %s", repo, got, digest)
+		if got.Name() != want.Name() {
+			return fmt.Errorf("pushed %s, want %s", got, want)
 		}
 		fmt.Fprintf(log, "pushed %s\n", ref)
+	}
+	return nil
+}
+
+// verify checks every image a Deployment of objs runs with d.Verifier.
+func (d Deployment) verify(ctx context.Context, objs []*unstructured.Unstructured, log io.Writer) error {
+	refs, err := Images(objs)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, ref := range refs {
+		digest, err := name.NewDigest(ref)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("image %s: not pinned by digest: %w", ref, err))
+			continue
+		}
+		got, err := d.Verifier.Check(ctx, digest)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(log, "verified %s: signature, provenance, SBOMs of %s\n", ref, strings.Join(got.Platforms, ", "))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("refusing to apply: images fail verification with the public key; nothing was applied:\n%w", errors.Join(errs...))
 	}
 	return nil
 }

@@ -4,9 +4,11 @@
 #   * `openssl version` says "OpenSSL 3.<minor>.<patch> <date>": the module
 #     builds OpenSSL 3.5.8; -not_before and -not_after of `x509` are there
 #     from 3.4 on, so 3.4 would not do and any 3.5 or later does.
-#   * the options of certs/defs.bzl's two genrules, run as they run them:
-#     a P-256 CA from `req -x509`, a request from `req -new`, and a leaf from
-#     `x509 -req` with -extfile/-extensions and explicit validity dates.
+#   * the options of certs/defs.bzl's genrules, run as they run them:
+#     a P-256 CA from `req -x509`, a request from `req -new`, a leaf from
+#     `x509 -req` with -extfile/-extensions and explicit validity dates, and
+#     a signing key pair from `genpkey` and `pkey -pubout` (PKCS#8 and PKIX
+#     PEM, which Go's x509 and cosign read).
 set -o errexit -o nounset -o pipefail
 
 openssl=$1
@@ -53,3 +55,15 @@ want=$'notBefore=Jan  1 00:00:00 2030 GMT\nnotAfter=Jan  1 00:00:00 2031 GMT'
 curve=$("$openssl" x509 -in "$work/ca.pem" -noout -text | grep -c 'NIST CURVE: P-256' || true)
 (( curve == 1 )) || fail "the CA's key is not P-256"
 echo "ok: req -x509, req -new and x509 -req with certs/defs.bzl's options"
+
+"$openssl" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/signing.key" 2>"$work/err" ||
+  fail "genpkey: $(cat "$work/err")"
+"$openssl" pkey -in "$work/signing.key" -pubout -out "$work/signing.pub" 2>"$work/err" ||
+  fail "pkey -pubout: $(cat "$work/err")"
+[[ "$(head -1 "$work/signing.key")" == "-----BEGIN PRIVATE KEY-----" ]] ||
+  fail "genpkey: got '$(head -1 "$work/signing.key")', want a PKCS#8 PEM key"
+[[ "$(head -1 "$work/signing.pub")" == "-----BEGIN PUBLIC KEY-----" ]] ||
+  fail "pkey -pubout: got '$(head -1 "$work/signing.pub")', want a PKIX PEM public key"
+"$openssl" pkey -pubin -in "$work/signing.pub" -noout -text | grep -q 'NIST CURVE: P-256' ||
+  fail "the signing key is not P-256"
+echo "ok: genpkey and pkey -pubout with certs/defs.bzl's options"
