@@ -41,6 +41,16 @@ const (
 	refusedPage = "HTTP 503"
 )
 
+// Outcomes past the deadline: a request answered after its deadline, or a
+// page served without its recommendations because its Recommend call
+// missed its own. How many there are is what the load cost: a figure of
+// the run, which depends on the CPU the machine gives. Any other outcome
+// that is neither OK nor a refusal is a fault.
+var (
+	pastDeadlineRPC  = []string{"DeadlineExceeded"}
+	pastDeadlinePage = []string{"timeout", loadgen.DegradedPage}
+)
+
 // Overload is one service's overload run.
 type Overload struct {
 	Service  string // as it is deployed: "recommendations", "marketplace"
@@ -60,7 +70,8 @@ type OverloadRun struct {
 	// answered OK.
 	Offered, Sent, Goodput float64
 	Refused                float64 // share of the requests refused at once
-	Failed                 int     // requests neither served nor refused
+	PastDeadline           int     // requests answered past their deadline
+	Failed                 int     // requests neither served, refused nor past their deadline
 	P50, P99               time.Duration
 }
 
@@ -91,6 +102,21 @@ func (o Overload) Verdict() (goodputShare, p99Growth float64, met bool) {
 	met = goodputShare >= minGoodputShare && p99Growth > 0 && p99Growth <= maxP99Growth &&
 		o.PeakRSS < limitMemory && !o.Crashed
 	return goodputShare, p99Growth, met
+}
+
+// overloadRun sums up r, the run at factor times capacity, whose refusals
+// have the outcome refused and whose requests past their deadline those in
+// pastDeadline.
+func overloadRun(factor, capacity float64, r loadgen.Result, refused string, pastDeadline []string) OverloadRun {
+	run := OverloadRun{Factor: factor, Offered: factor * capacity, Sent: r.Throughput(), Goodput: r.Goodput(), P50: r.PercentileOK(50), P99: r.PercentileOK(99)}
+	if n := r.Requests(); n > 0 {
+		run.Refused = float64(r.Outcomes[refused]) / float64(n)
+		for _, o := range pastDeadline {
+			run.PastDeadline += r.Outcomes[o]
+		}
+		run.Failed = n - r.Outcomes[loadgen.OK] - r.Outcomes[refused] - run.PastDeadline
+	}
+	return run
 }
 
 // overload runs both services' overload runs, each on processes of its
@@ -147,7 +173,7 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 	}
 	measured := recs
 	var op loadgen.Op
-	refused := refusedRPC
+	refused, pastDeadline := refusedRPC, pastDeadlineRPC
 	switch service {
 	case "recommendations":
 		o.Requests = "Recommend calls on one connection"
@@ -178,7 +204,7 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		hc := loadgen.HTTPClient(overloadWorkers)
 		defer hc.CloseIdleConnections()
 		op = loadgen.PageOp(hc, "http://"+pageAddr+"/?category=mystery", []byte(marketplace.UnavailableNotice), 5*time.Second)
-		refused = refusedPage
+		refused, pastDeadline = refusedPage, pastDeadlinePage
 	}
 	o.Confined = fmt.Sprintf("%d millicores, %d MiB each", limitMilliCPU, limitMemory>>20)
 	if unconfined != nil {
@@ -202,15 +228,11 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		if ctx.Err() != nil {
 			return o, ctx.Err()
 		}
-		run := OverloadRun{Factor: f, Offered: f * o.Capacity, Sent: r.Throughput(), Goodput: r.Goodput(), P50: r.PercentileOK(50), P99: r.PercentileOK(99)}
-		if n := r.Requests(); n > 0 {
-			run.Refused = float64(r.Outcomes[refused]) / float64(n)
-			run.Failed = n - r.Outcomes[loadgen.OK] - r.Outcomes[refused]
-		}
+		run := overloadRun(f, o.Capacity, r, refused, pastDeadline)
 		o.Runs = append(o.Runs, run)
 		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "overload, %s at %.1f× capacity (%.0f/s): goodput %.0f/s, refused %.0f%%, p99 %s\n",
-				service, f, o.Capacity, run.Goodput, 100*run.Refused, run.P99)
+			fmt.Fprintf(cfg.Progress, "overload, %s at %.1f× capacity (%.0f/s): goodput %.0f/s, refused %.0f%%, %d past their deadline, %d failed, p99 %s\n",
+				service, f, o.Capacity, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, run.P99)
 		}
 	}
 	for _, p := range procs {
