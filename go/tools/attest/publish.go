@@ -87,9 +87,17 @@ func Publish(ctx context.Context, ref name.Digest, sboms [][]byte, build Build, 
 	}
 	created := time.Now()
 	repository := ref.Context().Name()
+	there := make(map[v1.Hash]attestations) // each subject's, read once
 	for _, a := range todo {
 		subject := ref.Context().Digest(a.subject.Digest.String())
-		if _, err := verifier.require(ctx, subject, a.predicateType, a.predicateType); err == nil {
+		found, ok := there[a.subject.Digest]
+		if !ok {
+			if found, err = verifier.verify(ctx, subject); err != nil {
+				return err
+			}
+			there[a.subject.Digest] = found
+		}
+		if _, ok := found.predicates[a.predicateType]; ok {
 			fmt.Fprintf(log, "%s of %s: there already\n", a.predicateType, a.subject.Digest)
 			continue
 		}

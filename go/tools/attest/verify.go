@@ -60,12 +60,16 @@ type Verified struct {
 // fails.
 func (v *Verifier) Check(ctx context.Context, ref name.Digest) (Verified, error) {
 	var errs []error
-	if _, err := v.require(ctx, ref, PredicateSignature, "signature"); err != nil {
+	var provenance *structpb.Struct
+	if index, err := v.verify(ctx, ref); err != nil {
 		errs = append(errs, err)
-	}
-	provenance, err := v.require(ctx, ref, PredicateProvenance, "provenance attestation")
-	if err != nil {
-		errs = append(errs, err)
+	} else {
+		if _, err := index.require(PredicateSignature, "signature"); err != nil {
+			errs = append(errs, err)
+		}
+		if provenance, err = index.require(PredicateProvenance, "provenance attestation"); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	idx, err := remote.Index(ref, slices.Concat(v.opts, []remote.Option{remote.WithContext(ctx)})...)
 	if err != nil {
@@ -81,8 +85,11 @@ func (v *Verifier) Check(ctx context.Context, ref name.Digest) (Verified, error)
 		if d.Platform != nil {
 			platform = d.Platform.String()
 		}
-		image := ref.Context().Digest(d.Digest.String())
-		sbom, err := v.require(ctx, image, PredicateCycloneDX, "SBOM attestation")
+		image, err := v.verify(ctx, ref.Context().Digest(d.Digest.String()))
+		var sbom *structpb.Struct
+		if err == nil {
+			sbom, err = image.require(PredicateCycloneDX, "SBOM attestation")
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("its %s image: %w", platform, err))
 			continue
@@ -96,46 +103,61 @@ func (v *Verifier) Check(ctx context.Context, ref name.Digest) (Verified, error)
 	return got, nil
 }
 
-// require finds a bundle referring to subject that verifies with the key
-// and holds a statement of predicateType about subject's digest, and
-// returns its predicate.
-func (v *Verifier) require(ctx context.Context, subject name.Digest, predicateType, what string) (*structpb.Struct, error) {
+// attestations is what the bundles referring to one subject hold: the
+// predicates of the statements about its digest that verify with the key,
+// by predicate type, and why the other bundles do not verify, by the
+// predicate type they claim.
+type attestations struct {
+	subject    name.Digest
+	predicates map[string]*structpb.Struct
+	failures   map[string][]string
+}
+
+// verify reads and verifies, once, every bundle referring to subject.
+func (v *Verifier) verify(ctx context.Context, subject name.Digest) (attestations, error) {
 	found, err := bundles(ctx, subject, v.opts...)
 	if err != nil {
-		return nil, err
+		return attestations{}, err
 	}
 	digest, err := hex.DecodeString(strings.TrimPrefix(subject.DigestStr(), "sha256:"))
 	if err != nil {
-		return nil, err
+		return attestations{}, err
 	}
 	policy := verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithKey())
-	var failures []string
+	got := attestations{subject: subject, predicates: make(map[string]*structpb.Struct), failures: make(map[string][]string)}
 	for _, a := range found {
 		var b bundle.Bundle
 		if err := b.UnmarshalJSON(a.Bundle); err != nil {
-			if a.PredicateType == predicateType {
-				failures = append(failures, fmt.Sprintf("referrer %s: not a Sigstore bundle: %v", a.Ref.DigestStr(), err))
-			}
+			got.failures[a.PredicateType] = append(got.failures[a.PredicateType],
+				fmt.Sprintf("referrer %s: not a Sigstore bundle: %v", a.Ref.DigestStr(), err))
 			continue
 		}
 		result, err := v.verifier.Verify(&b, policy)
 		if err != nil {
-			if a.PredicateType == predicateType {
-				failures = append(failures, fmt.Sprintf("referrer %s: %v", a.Ref.DigestStr(), err))
-			}
+			got.failures[a.PredicateType] = append(got.failures[a.PredicateType], fmt.Sprintf("referrer %s: %v", a.Ref.DigestStr(), err))
 			continue
 		}
-		if result.Statement.GetPredicateType() == predicateType {
-			return result.Statement.GetPredicate(), nil
+		if t := result.Statement.GetPredicateType(); got.predicates[t] == nil {
+			got.predicates[t] = result.Statement.GetPredicate()
 		}
 	}
+	return got, nil
+}
+
+// require returns the predicate of predicateType that verified, or says
+// why there is none (what names it in the error).
+func (a attestations) require(predicateType, what string) (*structpb.Struct, error) {
+	if p, ok := a.predicates[predicateType]; ok {
+		return p, nil
+	}
+	failures := a.failures[predicateType]
 	switch len(failures) {
 	case 0:
-		return nil, fmt.Errorf("no %s made with the key (the registry holds none for %s)", what, subject.DigestStr())
+		return nil, fmt.Errorf("no %s made with the key (the registry holds none for %s)", what, a.subject.DigestStr())
 	case 1:
 		return nil, fmt.Errorf("no %s made with the key (the registry holds 1 for %s, which does not verify: %s)",
-			what, subject.DigestStr(), failures[0])
+			what, a.subject.DigestStr(), failures[0])
 	}
 	return nil, fmt.Errorf("no %s made with the key (the registry holds %d for %s, none of which verifies: %s)",
-		what, len(failures), subject.DigestStr(), strings.Join(failures, "; "))
+		what, len(failures), a.subject.DigestStr(), strings.Join(failures, "; "))
 }
