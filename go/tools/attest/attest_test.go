@@ -12,10 +12,12 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,6 +153,67 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCheck_BoundsWhatTheRegistrySends: a registry that answers for a
+// referrer's manifest with a body that never ends is read no further than
+// the largest bundle, and that referrer counts for nothing.
+func TestCheck_BoundsWhatTheRegistrySends(t *testing.T) {
+	key, _ := newKey(t)
+	var endless atomic.Value // the manifest path served without end
+	endless.Store("")
+	var served atomic.Int64
+	registry := ociregistry.New(log.New(io.Discard, "", 0))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != endless.Load() {
+			registry.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+		chunk := bytes.Repeat([]byte{' '}, 64<<10)
+		for served.Load() < 1<<30 {
+			n, err := w.Write(chunk)
+			served.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	reg, err := name.NewRegistry(strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, sboms := pushIndex(t, reg.Repo("bookstore", "recommendations"))
+	publish(t, ref, sboms, key)
+	found, err := bundles(t.Context(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range found {
+		if a.PredicateType == PredicateSignature {
+			endless.Store(fmt.Sprintf("/v2/%s/manifests/%s", ref.Context().RepositoryStr(), a.Ref.DigestStr()))
+		}
+	}
+	if endless.Load() == "" {
+		t.Fatal("published, but no signature found")
+	}
+
+	verifier, err := NewVerifier(&key.key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = verifier.Check(t.Context(), ref)
+	if want := "no signature made with the key (the registry holds none for"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Check: %v, want an error with %q", err, want)
+	}
+	// Beyond the limit, only what the loopback connection's buffers hold
+	// (a few MiB); without it, go-containerregistry reads 100 MiB.
+	got, limit := served.Load(), int64(3*maxBundleSize)
+	if got > limit {
+		t.Errorf("the registry sent %d MiB of one manifest before the verifier stopped, want at most %d MiB", got>>20, limit>>20)
+	}
+	t.Logf("the registry sent %.1f MiB of one manifest before the verifier stopped", float64(got)/(1<<20))
 }
 
 // TestPublish_SBOMsMustMatchTheImages: an SBOM of no image of the index,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"time"
 
@@ -31,7 +32,8 @@ const (
 )
 
 // Bounds on what a registry (anyone who may push to it) can make a
-// verifier read: bundles listed, a bundle's manifest, a bundle.
+// verifier read: bundles listed, a bundle's manifest, a bundle, which is
+// also the most any of its responses may hold (boundedReads).
 const (
 	maxReferrers    = 64
 	maxManifestSize = 64 << 10
@@ -120,7 +122,8 @@ type attached struct {
 // about subject, is passed over: it proves nothing, and must not stop the
 // others from proving something.
 func bundles(ctx context.Context, subject name.Digest, opts ...remote.Option) ([]attached, error) {
-	opts = slices.Concat(opts, []remote.Option{remote.WithContext(ctx), remote.WithFilter("artifactType", BundleMediaType)})
+	opts = slices.Concat([]remote.Option{boundedReads}, opts,
+		[]remote.Option{remote.WithContext(ctx), remote.WithFilter("artifactType", BundleMediaType)})
 	idx, err := remote.Referrers(subject, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("listing the referrers of %s: %w", subject, err)
@@ -163,6 +166,30 @@ func bundles(ctx context.Context, subject name.Digest, opts ...remote.Option) ([
 		found = append(found, attached{Ref: ref, Bundle: b, PredicateType: m.Annotations[annotationPredicateType]})
 	}
 	return found, nil
+}
+
+// boundedReads goes before the caller's options (a transport of theirs
+// replaces it) wherever a verifier reads the registry.
+var boundedReads = remote.WithTransport(limitedTransport{remote.DefaultTransport, maxBundleSize})
+
+// limitedTransport fails a response whose body runs past limit bytes.
+// go-containerregistry reads a manifest of up to 100 MiB before it checks
+// the manifest's digest, whatever size the list gave for it; the largest
+// thing a verifier reads here is a bundle, so no response needs more.
+type limitedTransport struct {
+	next  http.RoundTripper
+	limit int64
+}
+
+func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	// Made for servers' request bodies, it bounds any ReadCloser; with no
+	// ResponseWriter it only fails the read.
+	resp.Body = http.MaxBytesReader(nil, resp.Body, t.limit)
+	return resp, nil
 }
 
 // readAll reads a layer's blob, at most limit bytes; go-containerregistry

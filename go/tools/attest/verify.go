@@ -41,7 +41,7 @@ func NewVerifier(key crypto.PublicKey, opts ...remote.Option) (*Verifier, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Verifier{verifier: v, opts: opts}, nil
+	return &Verifier{verifier: v, opts: slices.Concat([]remote.Option{boundedReads}, opts)}, nil
 }
 
 // Verified is what Check found for an image index, all of it signed.
