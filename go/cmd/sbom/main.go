@@ -11,15 +11,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"golang.org/x/mod/modfile"
 
+	"github.com/onlinebooks/bookstore/go/tools/ocilayout"
 	"github.com/onlinebooks/bookstore/go/tools/sbom"
 )
 
@@ -59,11 +58,14 @@ func run(args []string) error {
 		}
 	}
 
-	dir, err := copyLayout(*layoutDir)
+	dir, err := os.MkdirTemp("", "layout")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if err := ocilayout.Copy(dir, *layoutDir); err != nil {
+		return err
+	}
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		return err
@@ -100,40 +102,4 @@ func run(args []string) error {
 		return err
 	}
 	return os.WriteFile(*out, buf.Bytes(), 0o644)
-}
-
-// copyLayout copies an OCI layout to a new temporary folder, resolving
-// symlinks: go-containerregistry refuses to read a blob through one, and
-// rules_oci's layouts and Bazel's sandboxes are made of them.
-func copyLayout(src string) (string, error) {
-	src, err := filepath.EvalSymlinks(src)
-	if err != nil {
-		return "", err
-	}
-	dst, err := os.MkdirTemp("", "layout")
-	if err != nil {
-		return "", err
-	}
-	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		os.RemoveAll(dst)
-		return "", err
-	}
-	return dst, nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/onlinebooks/bookstore/go/testkit"
+	"github.com/onlinebooks/bookstore/go/tools/ocilayout"
 )
 
 // maxCompressedSize is the images' size budget: what a registry stores and
@@ -470,28 +471,12 @@ func userID(t *testing.T, user string) int {
 	return id
 }
 
-// openLayout opens the OCI layout named by an environment variable.
-// go-containerregistry refuses to read blobs through symlinks, which is what
-// a runfiles tree is made of, so the layout is copied first.
+// openLayout opens the OCI layout named by an environment variable, copied
+// out of the runfiles tree (go/tools/ocilayout says why).
 func openLayout(t *testing.T, env string) v1.ImageIndex {
 	t.Helper()
-	src := testkit.Runfile(t, env)
 	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
+	if err := ocilayout.Copy(dst, testkit.Runfile(t, env)); err != nil {
 		t.Fatal(err)
 	}
 	idx, err := layout.ImageIndexFromPath(dst)
