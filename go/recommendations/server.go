@@ -87,12 +87,12 @@ func register(svc pb.RecommendationsServiceServer, hs HealthServer) func(grpcser
 // DefaultMaxConnectionAge is -max-connection-age's default.
 const DefaultMaxConnectionAge = 5 * time.Minute
 
-// DefaultMaxInFlight is -max-in-flight's default: four times the most calls
-// the benchmark ever has in progress (64, where throughput has long
-// saturated on its 2 cores), so a well-sized load never meets it, while an
-// overload queues at most a few milliseconds of work per replica before it
-// is refused.
-const DefaultMaxInFlight = 256
+// DefaultMaxInFlight is -max-in-flight's default: the bound of its Go
+// client (client.MaxInFlight, which says how it was sized), so one such
+// client never sends more than one replica admits, while an overload from
+// many queues at most some tens of milliseconds of work per replica before
+// it is refused.
+const DefaultMaxInFlight = 512
 
 // KeepaliveEnforcement lets clients ping as often as every 20 s, even
 // between calls. grpc-go's default (5 min) answers the pings of a client

@@ -28,7 +28,7 @@ func main() {
 	mode := fs.String("mode", "rpc", "what to load: rpc (Recommend) or page (GET a URL)")
 	target := fs.String("target", "127.0.0.1:50051", "host:port of Recommendations (rpc), or the page's URL (page); loopback only")
 	var cfg loadgen.Config
-	fs.IntVar(&cfg.Concurrency, "concurrency", 16, "requests in flight at most")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 16, fmt.Sprintf("requests in flight at most (rpc: the client sends at most %d at once and refuses the rest, RESOURCE_EXHAUSTED)", client.MaxInFlight))
 	fs.Float64Var(&cfg.Rate, "rate", 0, "requests per second (open loop); 0: back to back on every worker (closed loop)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, fmt.Sprintf("how long to send, at most %s", loadgen.MaxDuration))
 	timeout := fs.Duration("timeout", 2*time.Second, "deadline of each request")

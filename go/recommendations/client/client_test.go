@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -95,9 +96,9 @@ func TestDial_SpreadsCallsOverEveryAddress(t *testing.T) {
 
 // serveFailing serves Recommendations on loopback behind fail, which sees
 // each attempt's number (from 1) and returns the error to answer it with,
-// or nil to serve it; it returns a client connection made by Dial and the
-// count of attempts.
-func serveFailing(t *testing.T, fail func(attempt int64) error) (pb.RecommendationsServiceClient, *atomic.Int64) {
+// or nil to serve it; it returns a client connection made by Dial with
+// opts and the count of attempts.
+func serveFailing(t *testing.T, fail func(attempt int64) error, opts ...grpc.DialOption) (*grpc.ClientConn, *atomic.Int64) {
 	t.Helper()
 	var attempts atomic.Int64
 	failing := grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -114,12 +115,12 @@ func serveFailing(t *testing.T, fail func(attempt int64) error) (pb.Recommendati
 	}
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
-	conn, err := Dial(lis.Addr().String(), plaintext)
+	conn, err := Dial(lis.Addr().String(), append(opts, plaintext)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return pb.NewRecommendationsServiceClient(conn), &attempts
+	return conn, &attempts
 }
 
 func recommend(t *testing.T, client pb.RecommendationsServiceClient) error {
@@ -133,12 +134,13 @@ func TestDial_RetriesUnavailable(t *testing.T) {
 	const calls = 10
 	// Three calls' first attempts fail, as if their pod had just gone:
 	// attempts 1, 4 and 7 (calls 1, 3 and 5).
-	client, attempts := serveFailing(t, func(n int64) error {
+	conn, attempts := serveFailing(t, func(n int64) error {
 		if n <= 7 && n%3 == 1 {
 			return status.Error(codes.Unavailable, "pod going away")
 		}
 		return nil
 	})
+	client := pb.NewRecommendationsServiceClient(conn)
 	for range calls {
 		if err := recommend(t, client); err != nil {
 			t.Fatalf("Recommend: %v, want the retry to succeed", err)
@@ -165,7 +167,8 @@ func TestDial_RetriesDoNotAmplifyLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client, attempts := serveFailing(t, func(int64) error { return status.Error(tt.code, "no") })
+			conn, attempts := serveFailing(t, func(int64) error { return status.Error(tt.code, "no") })
+			client := pb.NewRecommendationsServiceClient(conn)
 			for range calls {
 				if got := status.Code(recommend(t, client)); got != tt.code {
 					t.Fatalf("got %s, want %s", got, tt.code)
@@ -175,6 +178,60 @@ func TestDial_RetriesDoNotAmplifyLoad(t *testing.T) {
 				t.Errorf("attempts for %d calls: got %d, want at most %d", calls, got, tt.maxAttempts)
 			}
 		})
+	}
+}
+
+// Past MaxInFlight calls in flight, a call fails at once and is never sent,
+// so an overload queues neither in the client nor in the connection, where
+// the server could not refuse it. The refusal is counted in the client's
+// metrics, a health check still goes through, and once calls end, calls
+// are sent again.
+func TestDial_RefusesCallsPastMaxInFlight(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	calls, err := NewInstrumentation(telemetry.Observability{Log: slog.New(slog.DiscardHandler), Metrics: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var arrived sync.WaitGroup
+	arrived.Add(MaxInFlight)
+	conn, attempts := serveFailing(t, func(n int64) error {
+		if n <= MaxInFlight {
+			arrived.Done()
+			<-release
+		}
+		return nil
+	}, calls.DialOptions(time.Minute)...)
+	client := pb.NewRecommendationsServiceClient(conn)
+	held := make(chan error, MaxInFlight)
+	for range MaxInFlight {
+		go func() { held <- recommend(t, client) }()
+	}
+	arrived.Wait()
+
+	err = recommend(t, client)
+	if got, want := status.Code(err), codes.ResourceExhausted; got != want {
+		t.Errorf("call %d: got %s (%v), want %s", MaxInFlight+1, got, err, want)
+	}
+	if got, want := attempts.Load(), int64(MaxInFlight); got != want {
+		t.Errorf("calls the server saw: got %d, want %d (the refused one must not be sent)", got, want)
+	}
+	refused := testkit.Value(t, reg, "grpc_client_handled_total", map[string]string{"grpc_method": "Recommend", "grpc_code": "ResourceExhausted"})
+	if got, want := refused, 1.0; got != want {
+		t.Errorf("grpc_client_handled_total ResourceExhausted: got %v, want %v", got, want)
+	}
+	if _, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Errorf("health check while full: %v", err)
+	}
+
+	close(release)
+	for range MaxInFlight {
+		if err := <-held; err != nil {
+			t.Errorf("held call: %v", err)
+		}
+	}
+	if err := recommend(t, client); err != nil {
+		t.Errorf("call after the others ended: %v", err)
 	}
 }
 

@@ -28,11 +28,11 @@ const (
 	limitMemory   = 128 << 20
 )
 
-// overloadWorkers bounds the requests the generator has in flight: four
-// times what the services admit (their -max-in-flight, 256), so that they,
-// not the generator, decide what is refused; and as many as Marketplace's
-// -max-connections, since each of its workers keeps a connection of its
-// own.
+// overloadWorkers bounds the requests the generator has in flight: twice
+// what the services admit (their -max-in-flight and the client's
+// MaxInFlight, 512), so that they, not the generator, decide what is
+// refused; and as many as Marketplace's -max-connections, since each of
+// its workers keeps a connection of its own.
 const overloadWorkers = marketplace.DefaultMaxConnections
 
 // Refusal outcomes: a service too busy for a request says so at once.
@@ -188,8 +188,10 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		}
 		defer conn.Close()
 		// Marketplace's client, retry policy included (it must not turn
-		// refusals into more load: it retries UNAVAILABLE only), with its
-		// deadline: past it, a call has failed the page it was for.
+		// refusals into more load: it retries UNAVAILABLE only) and its
+		// bound on calls in flight (client.MaxInFlight: past it, calls are
+		// refused without being sent), with its deadline: past it, a call
+		// has failed the page it was for.
 		op = loadgen.RecommendOp(pb.NewRecommendationsServiceClient(conn), req, marketplace.DefaultRecommendationsTimeout)
 	case "marketplace":
 		o.Requests = "pages, each a Recommend call"
