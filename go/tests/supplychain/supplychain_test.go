@@ -8,11 +8,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,15 +37,7 @@ var services = []string{"marketplace", "recommendations"}
 // module it comes from.
 func TestSBOM(t *testing.T) {
 	gomod := readGoMod(t)
-	version := func(path string) string {
-		for _, r := range gomod.Require {
-			if r.Mod.Path == path {
-				return r.Mod.Version
-			}
-		}
-		t.Fatalf("go.mod requires no %s", path)
-		return ""
-	}
+	version := func(path string) string { return required(t, gomod, path) }
 	bundle := sha256.Sum256(read(t, "CA_BUNDLE"))
 	for _, service := range services {
 		list := imageIndex(t, rlocation(t, env(service, "IMAGE")))
@@ -104,7 +98,10 @@ func TestSBOM(t *testing.T) {
 // TestPush runs each service's push target against a registry of the
 // test's own: what it pushes verifies with //certs:image_signing.pub, and
 // not with another key; what the unsigned oci_push pushes does not verify.
+// Each is checked twice: by go/tools/attest, and by //go/cmd/verify's
+// binary, as a user checks an image by hand.
 func TestPush(t *testing.T) {
+	grpc := "google.golang.org/grpc " + required(t, readGoMod(t), "google.golang.org/grpc")
 	srv := httptest.NewServer(ociregistry.New(log.New(io.Discard, "", 0)))
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
@@ -123,17 +120,17 @@ func TestPush(t *testing.T) {
 		}
 		return v
 	}
-	ours, other := verifier("PUBLIC_KEY"), verifier("OTHER_PUBLIC_KEY")
+	verifiers := map[string]*attest.Verifier{"PUBLIC_KEY": verifier("PUBLIC_KEY"), "OTHER_PUBLIC_KEY": verifier("OTHER_PUBLIC_KEY")}
 	for _, service := range services {
 		for _, tt := range []struct {
-			name     string
-			target   string // the environment variable that names it
-			verifier *attest.Verifier
-			want     string // in the error; "" for verified
+			name   string
+			target string // the environment variable that names it
+			key    string // the environment variable that names the public key
+			want   string // in the error; "" for verified
 		}{
-			{name: "signed", target: "PUSH", verifier: ours},
-			{name: "signed-by-another-key", target: "PUSH", verifier: other, want: "no signature made with the key (the registry holds 1 for sha256:"},
-			{name: "unsigned", target: "PUSH_UNSIGNED", verifier: ours, want: "no signature made with the key (the registry holds none for sha256:"},
+			{name: "signed", target: "PUSH", key: "PUBLIC_KEY"},
+			{name: "signed-by-another-key", target: "PUSH", key: "OTHER_PUBLIC_KEY", want: "no signature made with the key (the registry holds 1 for sha256:"},
+			{name: "unsigned", target: "PUSH_UNSIGNED", key: "PUBLIC_KEY", want: "no signature made with the key (the registry holds none for sha256:"},
 		} {
 			t.Run(service+"/"+tt.name, func(t *testing.T) {
 				// A repository for each case: the unsigned push must not
@@ -147,7 +144,7 @@ func TestPush(t *testing.T) {
 				if want := read(t, env(service, "DIGEST")); ref.DigestStr() != strings.TrimSpace(string(want)) || ref.Context().Name() != repo {
 					t.Fatalf("pushed %s, want %s@%s", ref, repo, want)
 				}
-				got, err := tt.verifier.Check(t.Context(), ref)
+				got, err := verifiers[tt.key].Check(t.Context(), ref)
 				switch {
 				case tt.want == "" && err != nil:
 					t.Fatalf("Check: %v, want verified", err)
@@ -159,6 +156,23 @@ func TestPush(t *testing.T) {
 					t.Errorf("Check: %v\nwant it refused with %q", err, tt.want)
 				case tt.want != "":
 					t.Logf("refused: %v", err)
+				}
+
+				out, err := exec.CommandContext(t.Context(), rlocation(t, "VERIFY"), "--sbom", "--key="+rlocation(t, tt.key), ref.String()).Output()
+				var exit *exec.ExitError
+				switch {
+				case tt.want == "" && err != nil:
+					t.Errorf("verify: %v, want exit 0; it wrote:\n%s", err, out)
+				case tt.want == "":
+					for _, line := range []string{ref.String() + ": verified: signature, provenance, an SBOM of each image", "linux/amd64: sha256:", "linux/arm64/v8: sha256:", grpc} {
+						if !strings.Contains(string(out), line) {
+							t.Errorf("verify wrote:\n%s\nwant a line with %q", out, line)
+						}
+					}
+				case !errors.As(err, &exit) || exit.ExitCode() != 1:
+					t.Errorf("verify: %v, want exit 1; it wrote:\n%s", err, out)
+				case !strings.Contains(string(out), tt.want) || !strings.Contains(string(exit.Stderr), "1 of 1 images fail verification"):
+					t.Errorf("verify wrote:\n%s%s\nwant it refused with %q", out, exit.Stderr, tt.want)
 				}
 			})
 		}
@@ -176,6 +190,18 @@ func dependsOn(bom cdx.BOM, ref, on string) bool {
 		}
 	}
 	return false
+}
+
+// required is the version of path that go.mod requires.
+func required(t *testing.T, gomod *modfile.File, path string) string {
+	t.Helper()
+	for _, r := range gomod.Require {
+		if r.Mod.Path == path {
+			return r.Mod.Version
+		}
+	}
+	t.Fatalf("go.mod requires no %s", path)
+	return ""
 }
 
 func readGoMod(t *testing.T) *modfile.File {
