@@ -122,8 +122,7 @@ type attached struct {
 // about subject, is passed over: it proves nothing, and must not stop the
 // others from proving something.
 func bundles(ctx context.Context, subject name.Digest, opts ...remote.Option) ([]attached, error) {
-	opts = slices.Concat([]remote.Option{boundedReads}, opts,
-		[]remote.Option{remote.WithContext(ctx), remote.WithFilter("artifactType", BundleMediaType)})
+	opts = slices.Concat(opts, []remote.Option{remote.WithContext(ctx), remote.WithFilter("artifactType", BundleMediaType)})
 	idx, err := remote.Referrers(subject, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("listing the referrers of %s: %w", subject, err)
@@ -168,8 +167,9 @@ func bundles(ctx context.Context, subject name.Digest, opts ...remote.Option) ([
 	return found, nil
 }
 
-// boundedReads goes before the caller's options (a transport of theirs
-// replaces it) wherever a verifier reads the registry.
+// boundedReads comes first in every Verifier's options (NewVerifier), so
+// that all it reads of the registry is bounded; a transport of the
+// caller's replaces it.
 var boundedReads = remote.WithTransport(limitedTransport{remote.DefaultTransport, maxBundleSize})
 
 // limitedTransport fails a response whose body runs past limit bytes.
