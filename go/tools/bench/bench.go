@@ -420,3 +420,35 @@ func memory(pid int) (rss, peak int64, err error) {
 	}
 	return rss, peak, nil
 }
+
+// cpuTime returns the CPU time process pid has used so far, all its threads,
+// in user and kernel mode (Linux's /proc/<pid>/stat, fields 14 and 15).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseCPUTime(string(b))
+}
+
+// parseCPUTime reads the CPU time out of a /proc/<pid>/stat line. The
+// fields are counted after the command's name, which is in parentheses and
+// may hold spaces and parentheses itself. Linux counts them in USER_HZ, 100
+// a second on every architecture, whatever the kernel's own tick.
+func parseCPUTime(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	fields := strings.Fields(stat[i+1:]) // from field 3, the state
+	if i < 0 || len(fields) < 13 {
+		return 0, fmt.Errorf("/proc stat %.80q: too few fields", stat)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] { // utime, stime
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc stat %.80q: %w", stat, err)
+		}
+		ticks += n
+	}
+	const userHZ = 100
+	return time.Duration(ticks) * time.Second / userHZ, nil
+}

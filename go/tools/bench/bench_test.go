@@ -113,6 +113,26 @@ func TestOverloadRun(t *testing.T) {
 	}
 }
 
+func TestParseCPUTime(t *testing.T) {
+	for _, tc := range []struct {
+		name, stat string
+		want       time.Duration
+		wantErr    bool
+	}{
+		// Fields 14 and 15, utime and stime, are 150 and 25 ticks.
+		{"a server", "4242 (marketplace) S 1 4242 4242 0 -1 4194560 1234 0 0 0 150 25 0 0 20 0 9 0 100 0 0", 1750 * time.Millisecond, false},
+		{"a name with spaces and parentheses", "7 (a (b) c) R 1 7 7 0 -1 0 0 0 0 0 3 4 0 0", 70 * time.Millisecond, false},
+		{"cut short", "7 (x) R 1 7 7 0 -1 0 0 0 0 0 3", 0, true},
+		{"not a number", "7 (x) R 1 7 7 0 -1 0 0 0 0 0 3 four 0", 0, true},
+		{"no name", "", 0, true},
+	} {
+		got, err := parseCPUTime(tc.stat)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("%s: got %v, %v; want %v, error %t", tc.name, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
 // The whole benchmark, shortened: every cell measured without failures,
 // every service's figures present, the table printed.
 func TestRun_Short(t *testing.T) {
@@ -151,14 +171,14 @@ func TestRun_Short(t *testing.T) {
 		t.Fatalf("overload runs: got %+v, want recommendations and marketplace", r.Overloads)
 	}
 	for _, o := range r.Overloads {
-		if o.Capacity <= 0 || len(o.Runs) != len(overloadFactors) || o.PeakRSS <= 0 || o.Crashed {
-			t.Errorf("overload run of %s: %+v, want capacity, a run per load, peak RSS, no crash", o.Service, o)
+		if o.Capacity <= 0 || o.CapacityCPU <= 0 || len(o.Runs) != len(overloadFactors) || o.PeakRSS <= 0 || o.Crashed {
+			t.Errorf("overload run of %s: %+v, want capacity and its CPU, a run per load, peak RSS, no crash", o.Service, o)
 		}
 		for _, run := range o.Runs {
 			// How many missed their deadline depends on the CPU this
 			// machine gives the run: a figure, not asserted.
-			if run.Sent <= 0 || run.Goodput <= 0 || run.Failed != 0 {
-				t.Errorf("%s at %.1f×: %+v, want requests sent and served, none failed", o.Service, run.Factor, run)
+			if run.Sent <= 0 || run.Goodput <= 0 || run.CPU <= 0 || run.Failed != 0 {
+				t.Errorf("%s at %.1f×: %+v, want requests sent and served, the CPU they cost, none failed", o.Service, run.Factor, run)
 			}
 		}
 	}

@@ -57,9 +57,12 @@ type Overload struct {
 	Requests string // what was sent
 	Confined string // the limits it ran within, or why none
 	Capacity float64
-	Runs     []OverloadRun
-	PeakRSS  int64 // bytes, over the whole run
-	Crashed  bool  // the process was not running at the end
+	// CapacityCPU is the CPU the service used at capacity, in cores: its
+	// limit, when the limit is what bounds it.
+	CapacityCPU float64
+	Runs        []OverloadRun
+	PeakRSS     int64 // bytes, over the whole run
+	Crashed     bool  // the process was not running at the end
 }
 
 // OverloadRun is one offered load.
@@ -73,6 +76,9 @@ type OverloadRun struct {
 	PastDeadline           int     // requests answered past their deadline
 	Failed                 int     // requests neither served, refused nor past their deadline
 	P50, P99               time.Duration
+	// CPU is what the service used, in cores: whether its limit, not the
+	// generator, is what bounds it.
+	CPU float64
 }
 
 // Wanted of the overload run at its highest load (issue 19).
@@ -213,17 +219,35 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		o.Confined = fmt.Sprintf("none (%v): the generator and the service share the machine", unconfined)
 	}
 
+	// measure sends load and returns, with what was measured, the CPU the
+	// service used meanwhile.
+	measure := func(lc loadgen.Config) (loadgen.Result, float64, error) {
+		before, err := cpuTime(measured.Pid())
+		if err != nil {
+			return loadgen.Result{}, 0, err
+		}
+		r, err := loadgen.Run(ctx, lc, op)
+		if err != nil {
+			return r, 0, err
+		}
+		after, err := cpuTime(measured.Pid())
+		if err != nil || r.Elapsed <= 0 {
+			return r, 0, err
+		}
+		return r, float64(after-before) / float64(r.Elapsed), nil
+	}
+
 	// Capacity: what it serves with the generator waiting on each answer.
-	capacity, err := loadgen.Run(ctx, loadgen.Config{Concurrency: 64, Duration: cfg.OverloadDuration}, op)
+	capacity, cpu, err := measure(loadgen.Config{Concurrency: 64, Duration: cfg.OverloadDuration})
 	if err != nil {
 		return o, err
 	}
-	o.Capacity = capacity.Goodput()
+	o.Capacity, o.CapacityCPU = capacity.Goodput(), cpu
 	if o.Capacity == 0 {
 		return o, fmt.Errorf("no request served at capacity: %v", capacity.Outcomes)
 	}
 	for _, f := range overloadFactors {
-		r, err := loadgen.Run(ctx, loadgen.Config{Concurrency: overloadWorkers, Rate: f * o.Capacity, Duration: cfg.OverloadDuration}, op)
+		r, cpu, err := measure(loadgen.Config{Concurrency: overloadWorkers, Rate: f * o.Capacity, Duration: cfg.OverloadDuration})
 		if err != nil {
 			return o, err
 		}
@@ -231,10 +255,11 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 			return o, ctx.Err()
 		}
 		run := overloadRun(f, o.Capacity, r, refused, pastDeadline)
+		run.CPU = cpu
 		o.Runs = append(o.Runs, run)
 		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "overload, %s at %.1f× capacity (%.0f/s): goodput %.0f/s, refused %.0f%%, %d past their deadline, %d failed, p99 %s\n",
-				service, f, o.Capacity, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, run.P99)
+			fmt.Fprintf(cfg.Progress, "overload, %s at %.1f× capacity (%.0f/s): goodput %.0f/s, refused %.0f%%, %d past their deadline, %d failed, p99 %s, %.2f cores\n",
+				service, f, o.Capacity, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, run.P99, run.CPU)
 		}
 	}
 	for _, p := range procs {

@@ -141,12 +141,12 @@ func (r *Report) overloadMarkdown(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "\nOverload: each service in an open loop at %v times the capacity it showed just before (closed loop, 64 in flight), for %s each; p50 and p99 are of the requests served.\n\n", overloadFactors, r.OverloadDuration)
-	fmt.Fprintln(w, "| service | limits | load | offered req/s | sent req/s | goodput req/s | refused | past deadline | failed | p50 | p99 |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| service | limits | load | offered req/s | sent req/s | goodput req/s | refused | past deadline | failed | p50 | p99 | CPU used (cores) |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, o := range r.Overloads {
-		fmt.Fprintf(w, "| %s, %s | %s | capacity | | | %.0f | | | | | |\n", o.Service, o.Requests, o.Confined, o.Capacity)
+		fmt.Fprintf(w, "| %s, %s | %s | capacity | | | %.0f | | | | | | %.2f |\n", o.Service, o.Requests, o.Confined, o.Capacity, o.CapacityCPU)
 		for _, run := range o.Runs {
-			fmt.Fprintf(w, "| %s | | %.1f× | %.0f | %.0f | %.0f | %.1f %% | %d | %d | %s | %s |\n", o.Service, run.Factor, run.Offered, run.Sent, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, ms(run.P50), ms(run.P99))
+			fmt.Fprintf(w, "| %s | | %.1f× | %.0f | %.0f | %.0f | %.1f %% | %d | %d | %s | %s | %.2f |\n", o.Service, run.Factor, run.Offered, run.Sent, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, ms(run.P50), ms(run.P99), run.CPU)
 		}
 	}
 	fmt.Fprintf(w, "\n| service | goodput at %.0f× / peak | p99 at %.0f× / at %.1f× | peak RSS (limit %s) | crashed | wanted | met |\n",
