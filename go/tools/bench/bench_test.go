@@ -81,6 +81,28 @@ func TestOverloadVerdict(t *testing.T) {
 	}
 }
 
+func TestBeyondReach(t *testing.T) {
+	const ms = time.Millisecond
+	low := []OverloadRun{{Factor: 0.5, P99: 10 * ms}}
+	for _, tc := range []struct {
+		name       string
+		o          Overload
+		wantGrowth float64
+		want       bool
+	}{
+		{"refusing alone keeps up", Overload{Runs: low, Floor: &OverloadRun{P99: 20 * ms, CPU: 0.3}}, 2, false},
+		{"refusing alone outgrows its CPU limit", Overload{Runs: low, Floor: &OverloadRun{P99: 700 * ms, CPU: 0.5}}, 70, true},
+		{"just under the limit counts as at it", Overload{Runs: low, Floor: &OverloadRun{P99: 700 * ms, CPU: 0.46}}, 70, true},
+		{"the generator held it back, not the limit", Overload{Runs: low, Floor: &OverloadRun{P99: 700 * ms, CPU: 0.2}}, 70, false},
+		{"no floor", Overload{Runs: low}, 0, false},
+		{"nothing measured at the lowest load", Overload{Floor: &OverloadRun{P99: 700 * ms, CPU: 0.5}}, 0, false},
+	} {
+		if got, beyond := tc.o.FloorP99Growth(), tc.o.BeyondReach(); got != tc.wantGrowth || beyond != tc.want {
+			t.Errorf("%s: got growth %v, beyond reach %t; want %v, %t", tc.name, got, beyond, tc.wantGrowth, tc.want)
+		}
+	}
+}
+
 func TestOverloadRun(t *testing.T) {
 	result := func(outcomes map[string]int) loadgen.Result {
 		r := loadgen.Result{Elapsed: time.Second, Outcomes: outcomes}
@@ -174,6 +196,12 @@ func TestRun_Short(t *testing.T) {
 		if o.Capacity <= 0 || o.CapacityCPU <= 0 || len(o.Runs) != len(overloadFactors) || o.PeakRSS <= 0 || o.Crashed {
 			t.Errorf("overload run of %s: %+v, want capacity and its CPU, a run per load, peak RSS, no crash", o.Service, o)
 		}
+		// The page's floor, where the limits could be set (they can in
+		// tools/test's runs, as root).
+		wantFloor := o.Service == "marketplace" && !strings.HasPrefix(o.Confined, "none")
+		if f := o.Floor; (f != nil) != wantFloor || f != nil && (f.Sent <= 0 || f.Refused != 1 || f.P99 <= 0 || f.CPU <= 0) {
+			t.Errorf("%s, refusing alone: %+v (limits: %s), want it measured (all refused, their p99, its CPU) for the page within its limits only", o.Service, f, o.Confined)
+		}
 		for _, run := range o.Runs {
 			// How many missed their deadline depends on the CPU this
 			// machine gives the run: a figure, not asserted.
@@ -184,7 +212,7 @@ func TestRun_Short(t *testing.T) {
 	}
 	var b bytes.Buffer
 	r.Markdown(&b)
-	for _, want := range []string{"| Recommend, chain off, plaintext | 16 |", "| page / bare page | 16 |", "| marketplace |", "| marketplace | | 4.0× |"} {
+	for _, want := range []string{"| Recommend, chain off, plaintext | 16 |", "| page / bare page | 16 |", "| marketplace |", "| marketplace | | 4.0× |", "| marketplace, refusing alone"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}

@@ -63,6 +63,12 @@ type Overload struct {
 	Runs        []OverloadRun
 	PeakRSS     int64 // bytes, over the whole run
 	Crashed     bool  // the process was not running at the end
+	// Floor, for the page, is the highest load offered to the cheapest
+	// refusal there is (//go/tools/bench/barepage -refuse, within the same
+	// limits): what no in-process bound can do better than. Its P50 and
+	// P99 are of its refusals. (Recommendations' refusals cost its server
+	// nothing: its client makes them, unsent.)
+	Floor *OverloadRun
 }
 
 // OverloadRun is one offered load.
@@ -109,6 +115,30 @@ func (o Overload) Verdict() (goodputShare, p99Growth float64, met bool) {
 		o.PeakRSS < limitMemory && !o.Crashed
 	return goodputShare, p99Growth, met
 }
+
+// FloorP99Growth is the floor's p99 over the service's admitted p99 at the
+// lowest load (0 with no floor). Above maxP99Growth with the floor at its
+// CPU limit (BeyondReach), refusing alone costs more CPU than the limit
+// gives at that load: requests wait to be read, whatever a bound in the
+// process does.
+func (o Overload) FloorP99Growth() float64 {
+	if o.Floor == nil || len(o.Runs) == 0 || o.Runs[0].P99 <= 0 {
+		return 0
+	}
+	return float64(o.Floor.P99) / float64(o.Runs[0].P99)
+}
+
+// BeyondReach says whether the floor shows the wanted latency out of reach
+// of any in-process bound: its p99 grew past maxP99Growth while it used
+// its CPU limit (so the limit, not the generator, held it back).
+func (o Overload) BeyondReach() bool {
+	return o.FloorP99Growth() > maxP99Growth && o.Floor.CPU >= floorSaturated*limitMilliCPU/1000
+}
+
+// floorSaturated is the share of its CPU limit above which the floor
+// counts as held back by it (the quota is enforced per 100 ms period, so
+// a saturated process measures just under or over it).
+const floorSaturated = 0.9
 
 // overloadRun sums up r, the run at factor times capacity, whose refusals
 // have the outcome refused and whose requests past their deadline those in
@@ -219,10 +249,10 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		o.Confined = fmt.Sprintf("none (%v): the generator and the service share the machine", unconfined)
 	}
 
-	// measure sends load and returns, with what was measured, the CPU the
-	// service used meanwhile.
-	measure := func(lc loadgen.Config) (loadgen.Result, float64, error) {
-		before, err := cpuTime(measured.Pid())
+	// measure sends load with op and returns, with what was measured, the
+	// CPU that process p used meanwhile.
+	measure := func(p *testkit.Process, op loadgen.Op, lc loadgen.Config) (loadgen.Result, float64, error) {
+		before, err := cpuTime(p.Pid())
 		if err != nil {
 			return loadgen.Result{}, 0, err
 		}
@@ -230,7 +260,7 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		if err != nil {
 			return r, 0, err
 		}
-		after, err := cpuTime(measured.Pid())
+		after, err := cpuTime(p.Pid())
 		if err != nil || r.Elapsed <= 0 {
 			return r, 0, err
 		}
@@ -238,7 +268,7 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 	}
 
 	// Capacity: what it serves with the generator waiting on each answer.
-	capacity, cpu, err := measure(loadgen.Config{Concurrency: 64, Duration: cfg.OverloadDuration})
+	capacity, cpu, err := measure(measured, op, loadgen.Config{Concurrency: 64, Duration: cfg.OverloadDuration})
 	if err != nil {
 		return o, err
 	}
@@ -247,7 +277,7 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		return o, fmt.Errorf("no request served at capacity: %v", capacity.Outcomes)
 	}
 	for _, f := range overloadFactors {
-		r, cpu, err := measure(loadgen.Config{Concurrency: overloadWorkers, Rate: f * o.Capacity, Duration: cfg.OverloadDuration})
+		r, cpu, err := measure(measured, op, loadgen.Config{Concurrency: overloadWorkers, Rate: f * o.Capacity, Duration: cfg.OverloadDuration})
 		if err != nil {
 			return o, err
 		}
@@ -269,6 +299,30 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		if _, o.PeakRSS, err = memory(measured.Pid()); err != nil {
 			return o, err
 		}
+	}
+	if service != "marketplace" || unconfined != nil {
+		return o, nil // the floor is of what the limits allow
+	}
+
+	// The floor: the highest load, offered to a server that only refuses.
+	floor, floorAddr, err := start("floor", cfg.BarePage, "page", "-http-addr=127.0.0.1:0", "-refuse")
+	if err != nil {
+		return o, err
+	}
+	hc := loadgen.HTTPClient(overloadWorkers)
+	defer hc.CloseIdleConnections()
+	f := overloadFactors[len(overloadFactors)-1]
+	r, cpu, err := measure(floor, loadgen.PageOp(hc, "http://"+floorAddr+"/", nil, 5*time.Second),
+		loadgen.Config{Concurrency: overloadWorkers, Rate: f * o.Capacity, Duration: cfg.OverloadDuration})
+	if err != nil {
+		return o, err
+	}
+	run := overloadRun(f, o.Capacity, r, refusedPage, pastDeadlinePage)
+	run.P50, run.P99, run.CPU = r.Percentile(50), r.Percentile(99), cpu
+	o.Floor = &run
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, "overload, refusing alone at %.1f× the page's capacity (%.0f/s): answered %.0f/s, p99 %s, %.2f cores\n",
+			f, o.Capacity, run.Sent, run.P99, run.CPU)
 	}
 	return o, nil
 }

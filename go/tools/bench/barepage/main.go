@@ -4,6 +4,11 @@
 // else: no interceptors, metrics, access log, headers, limits or query
 // validation. //go/cmd/bench measures the real page against it. It is not
 // shipped.
+//
+// With -refuse it answers every request with a 503 and Retry-After at once,
+// calling nothing: the cheapest refusal net/http can make, which the
+// overload run offers Marketplace's highest load to, to show what any
+// in-process refusal could do within the same limits.
 package main
 
 import (
@@ -61,7 +66,23 @@ func main() {
 	fs := flag.NewFlagSet("barepage", flag.ContinueOnError)
 	addr := fs.String("http-addr", "127.0.0.1:0", "address of the page")
 	target := fs.String("recommendations-host", "127.0.0.1:50051", "host:port of Recommendations")
+	refuse := fs.Bool("refuse", false, "answer every request with a 503 at once, calling nothing")
 	os.Exit(cli.Main(fs, os.Args[1:], os.Stderr, func(ctx context.Context, log *slog.Logger) error {
+		lis, err := net.Listen("tcp", *addr)
+		if err != nil {
+			return err
+		}
+		serve := func(h http.Handler) error {
+			return lifecycle.ServeHTTP(ctx, log.With("listener", "page"), &http.Server{Handler: h}, lis, 5*time.Second)
+		}
+		if *refuse {
+			busy := []byte("busy\n")
+			return serve(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				w.Write(busy)
+			}))
+		}
 		conn, err := grpc.NewClient(*target, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			return err
@@ -80,10 +101,6 @@ func main() {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			page.Execute(w, resp.GetBooks())
 		})
-		lis, err := net.Listen("tcp", *addr)
-		if err != nil {
-			return err
-		}
-		return lifecycle.ServeHTTP(ctx, log.With("listener", "page"), &http.Server{Handler: mux}, lis, 5*time.Second)
+		return serve(mux)
 	}))
 }
