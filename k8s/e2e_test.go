@@ -155,6 +155,17 @@ func TestCluster(t *testing.T) {
 		return n
 	}
 
+	// Each process runs as many Go threads as its CPU limit has whole CPUs
+	// (500m: 1), which the kubelet passes in GOMAXPROCS (the manifests'
+	// resourceFieldRef), not Go's own floor of 2.
+	for app, adminPort := range map[string]string{"recommendations": "50052", "marketplace": "5001"} {
+		for _, pod := range pods(app) {
+			if got := metric(pod, adminPort, "go_sched_gomaxprocs_threads", nil); got != 1 {
+				t.Errorf("%s: GOMAXPROCS %v, want 1, from its 500m CPU limit", pod, got)
+			}
+		}
+	}
+
 	// Calls spread over the Recommendations pods.
 	before := make(map[string]float64)
 	for _, pod := range pods("recommendations") {

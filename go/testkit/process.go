@@ -38,8 +38,14 @@ type Process struct {
 // StartProcess runs the program at path with args and an empty
 // environment: only flags configure it.
 func StartProcess(path string, args ...string) (*Process, error) {
+	return StartProcessEnv(nil, path, args...)
+}
+
+// StartProcessEnv is StartProcess with env ("KEY=value") as the whole
+// environment: what a container's runtime settings (GOMAXPROCS) would be.
+func StartProcessEnv(env []string, path string, args ...string) (*Process, error) {
 	p := &Process{cmd: exec.Command(path, args...), done: make(chan struct{}), exited: make(chan struct{}), seen: map[string]string{}, changed: make(chan struct{})}
-	p.cmd.Env = []string{}
+	p.cmd.Env = append([]string{}, env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/onlinebooks/bookstore/go/marketplace"
@@ -27,6 +28,11 @@ const (
 	limitMilliCPU = 500
 	limitMemory   = 128 << 20
 )
+
+// containerEnv is the environment the manifests give each service's
+// container from its limits: GOMAXPROCS, the CPU limit rounded up to whole
+// CPUs, as the kubelet resolves resourceFieldRef limits.cpu.
+var containerEnv = []string{fmt.Sprintf("GOMAXPROCS=%d", (limitMilliCPU+999)/1000)}
 
 // overloadWorkers bounds the requests the generator has in flight: twice
 // what the services admit (their -max-in-flight and the client's
@@ -183,7 +189,7 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		}
 	}()
 	start := func(name, bin, listener string, args ...string) (*testkit.Process, string, error) {
-		p, err := testkit.StartProcess(bin, args...)
+		p, err := testkit.StartProcessEnv(containerEnv, bin, args...)
 		if err != nil {
 			return nil, "", err
 		}
@@ -244,7 +250,7 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		op = loadgen.PageOp(hc, "http://"+pageAddr+"/?category=mystery", []byte(marketplace.UnavailableNotice), 5*time.Second)
 		refused, pastDeadline = refusedPage, pastDeadlinePage
 	}
-	o.Confined = fmt.Sprintf("%d millicores, %d MiB each", limitMilliCPU, limitMemory>>20)
+	o.Confined = fmt.Sprintf("%d millicores (%s), %d MiB each", limitMilliCPU, strings.Join(containerEnv, " "), limitMemory>>20)
 	if unconfined != nil {
 		o.Confined = fmt.Sprintf("none (%v): the generator and the service share the machine", unconfined)
 	}

@@ -12,6 +12,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -30,7 +31,8 @@ type objects struct {
 
 // Check returns what makes objs fall short of how this project deploys: an
 // image not pinned by digest; a container without readiness and liveness
-// probes, resource requests and limits, or the restricted security settings
+// probes, resource requests and limits, GOMAXPROCS taken from its CPU limit
+// (the project's containers are Go), or the restricted security settings
 // (non-root, read-only root, no privilege escalation, all capabilities
 // dropped, seccomp RuntimeDefault); a pod with an API token or without a
 // ServiceAccount of its own, a preStop hook, a PodDisruptionBudget or a
@@ -88,6 +90,9 @@ func Check(objs []*unstructured.Unstructured) []error {
 			}
 			if c.Lifecycle == nil || c.Lifecycle.PreStop == nil {
 				fail("%s: no preStop hook to wait for endpoints to drop the pod", where)
+			}
+			if !slices.ContainsFunc(c.Env, gomaxprocsFromLimit) {
+				fail("%s: GOMAXPROCS is not set from its CPU limit (resourceFieldRef limits.cpu)", where)
 			}
 			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 				if _, ok := c.Resources.Requests[r]; !ok {
@@ -182,3 +187,16 @@ func selects(s *metav1.LabelSelector, l labels.Set) bool {
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
+
+// gomaxprocsFromLimit says whether e sets GOMAXPROCS to the container's CPU
+// limit, rounded up to whole CPUs (the downward API's default divisor, 1).
+// Go's own default is at least 2 whatever the limit, so a container limited
+// to less than 2 CPUs would run more threads than its quota keeps busy, and
+// stall for longer each period.
+func gomaxprocsFromLimit(e corev1.EnvVar) bool {
+	if e.Name != "GOMAXPROCS" || e.ValueFrom == nil || e.ValueFrom.ResourceFieldRef == nil {
+		return false
+	}
+	r := e.ValueFrom.ResourceFieldRef
+	return r.Resource == "limits.cpu" && (r.Divisor.IsZero() || r.Divisor.Cmp(resource.MustParse("1")) == 0)
+}

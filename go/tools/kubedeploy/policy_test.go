@@ -36,6 +36,7 @@ spec:
           readinessProbe: {httpGet: {path: /healthz, port: 80}}
           livenessProbe: {httpGet: {path: /healthz, port: 80}}
           lifecycle: {preStop: {sleep: {seconds: 5}}}
+          env: [{name: GOMAXPROCS, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}]
           resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 100m, memory: 64Mi}}
           securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
 ---
@@ -66,6 +67,11 @@ func TestCheck(t *testing.T) {
 		{"no readiness probe", "readinessProbe: {httpGet: {path: /healthz, port: 80}}", "", "readiness and a liveness probe"},
 		{"no liveness probe", "livenessProbe: {httpGet: {path: /healthz, port: 80}}", "", "readiness and a liveness probe"},
 		{"no preStop", "lifecycle: {preStop: {sleep: {seconds: 5}}}", "", "no preStop hook"},
+		{"GOMAXPROCS not set", "env: [{name: GOMAXPROCS, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}]", "", "GOMAXPROCS"},
+		{"GOMAXPROCS fixed", "{name: GOMAXPROCS, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}", "{name: GOMAXPROCS, value: \"4\"}", "GOMAXPROCS"},
+		{"GOMAXPROCS from the request", "resource: limits.cpu}", "resource: requests.cpu}", "GOMAXPROCS"},
+		{"GOMAXPROCS in millicores", "resource: limits.cpu}", "resource: limits.cpu, divisor: 1m}", "GOMAXPROCS"},
+		{"GOMAXPROCS in whole CPUs, said", "resource: limits.cpu}", "resource: limits.cpu, divisor: \"1\"}", ""},
 		{"no memory limit", "limits: {cpu: 100m, memory: 64Mi}", "limits: {cpu: 100m}", "no memory limit"},
 		{"no cpu request", "requests: {cpu: 10m, memory: 16Mi}", "requests: {memory: 16Mi}", "no cpu request"},
 		{"may run as root", "runAsNonRoot: true, ", "", "runAsNonRoot"},
