@@ -159,7 +159,11 @@ func TestCluster(t *testing.T) {
 	// (500m: 1), which the kubelet passes in GOMAXPROCS (the manifests'
 	// resourceFieldRef), not Go's own floor of 2.
 	for app, adminPort := range map[string]string{"recommendations": "50052", "marketplace": "5001"} {
-		for _, pod := range pods(app) {
+		running := pods(app)
+		if len(running) == 0 {
+			t.Errorf("no %s pod running to read GOMAXPROCS from", app)
+		}
+		for _, pod := range running {
 			if got := metric(pod, adminPort, "go_sched_gomaxprocs_threads", nil); got != 1 {
 				t.Errorf("%s: GOMAXPROCS %v, want 1, from its 500m CPU limit", pod, got)
 			}

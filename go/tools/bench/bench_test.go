@@ -82,23 +82,22 @@ func TestOverloadVerdict(t *testing.T) {
 }
 
 func TestBeyondReach(t *testing.T) {
-	const ms = time.Millisecond
-	low := []OverloadRun{{Factor: 0.5, P99: 10 * ms}}
 	for _, tc := range []struct {
-		name       string
-		o          Overload
-		wantGrowth float64
-		want       bool
+		name         string
+		floor        *OverloadRun
+		wantAnswered float64
+		want         bool
 	}{
-		{"refusing alone keeps up", Overload{Runs: low, Floor: &OverloadRun{P99: 20 * ms, CPU: 0.3}}, 2, false},
-		{"refusing alone outgrows its CPU limit", Overload{Runs: low, Floor: &OverloadRun{P99: 700 * ms, CPU: 0.5}}, 70, true},
-		{"just under the limit counts as at it", Overload{Runs: low, Floor: &OverloadRun{P99: 700 * ms, CPU: 0.46}}, 70, true},
-		{"the generator held it back, not the limit", Overload{Runs: low, Floor: &OverloadRun{P99: 700 * ms, CPU: 0.2}}, 70, false},
-		{"no floor", Overload{Runs: low}, 0, false},
-		{"nothing measured at the lowest load", Overload{Floor: &OverloadRun{P99: 700 * ms, CPU: 0.5}}, 0, false},
+		{"refusing alone keeps up", &OverloadRun{Offered: 1000, Sent: 990, CPU: 0.5}, 0.99, false},
+		{"refusing alone falls behind at its CPU limit", &OverloadRun{Offered: 1000, Sent: 500, CPU: 0.5}, 0.5, true},
+		{"just under the limit counts as at it", &OverloadRun{Offered: 1000, Sent: 500, CPU: 0.46}, 0.5, true},
+		{"the generator held it back, not the limit", &OverloadRun{Offered: 1000, Sent: 500, CPU: 0.2}, 0.5, false},
+		{"nothing offered", &OverloadRun{CPU: 0.5}, 0, false},
+		{"no floor", nil, 0, false},
 	} {
-		if got, beyond := tc.o.FloorP99Growth(), tc.o.BeyondReach(); got != tc.wantGrowth || beyond != tc.want {
-			t.Errorf("%s: got growth %v, beyond reach %t; want %v, %t", tc.name, got, beyond, tc.wantGrowth, tc.want)
+		o := Overload{Floor: tc.floor}
+		if got, beyond := o.FloorAnswered(), o.BeyondReach(); got != tc.wantAnswered || beyond != tc.want {
+			t.Errorf("%s: got answered %v, beyond reach %t; want %v, %t", tc.name, got, beyond, tc.wantAnswered, tc.want)
 		}
 	}
 }
@@ -189,6 +188,7 @@ func TestRun_Short(t *testing.T) {
 			t.Errorf("%s: %+v, want every figure measured", s.Name, s)
 		}
 	}
+	wantRows := []string{"| Recommend, chain off, plaintext | 16 |", "| page / bare page | 16 |", "| marketplace |", "| marketplace | | 4.0× |"}
 	if len(r.Overloads) != 2 {
 		t.Fatalf("overload runs: got %+v, want recommendations and marketplace", r.Overloads)
 	}
@@ -199,8 +199,11 @@ func TestRun_Short(t *testing.T) {
 		// The page's floor, where the limits could be set (they can in
 		// tools/test's runs, as root).
 		wantFloor := o.Service == "marketplace" && !strings.HasPrefix(o.Confined, "none")
-		if f := o.Floor; (f != nil) != wantFloor || f != nil && (f.Sent <= 0 || f.Refused != 1 || f.P99 <= 0 || f.CPU <= 0) {
-			t.Errorf("%s, refusing alone: %+v (limits: %s), want it measured (all refused, their p99, its CPU) for the page within its limits only", o.Service, f, o.Confined)
+		if f := o.Floor; (f != nil) != wantFloor || f != nil && (f.Sent <= 0 || f.Goodput != 0 || f.Refused <= 0 || f.Failed != 0 || f.P99 <= 0 || f.CPU <= 0) {
+			t.Errorf("%s, refusing alone: %+v (limits: %s), want it measured (refusals only, their p99, its CPU) for the page within its limits only", o.Service, f, o.Confined)
+		}
+		if wantFloor {
+			wantRows = append(wantRows, "| marketplace, refusing alone")
 		}
 		for _, run := range o.Runs {
 			// How many missed their deadline depends on the CPU this
@@ -212,7 +215,7 @@ func TestRun_Short(t *testing.T) {
 	}
 	var b bytes.Buffer
 	r.Markdown(&b)
-	for _, want := range []string{"| Recommend, chain off, plaintext | 16 |", "| page / bare page | 16 |", "| marketplace |", "| marketplace | | 4.0× |", "| marketplace, refusing alone"} {
+	for _, want := range wantRows {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}

@@ -72,8 +72,8 @@ type Overload struct {
 	// Floor, for the page, is the highest load offered to the cheapest
 	// refusal there is (//go/tools/bench/barepage -refuse, within the same
 	// limits): what no in-process bound can do better than. Its P50 and
-	// P99 are of its refusals. (Recommendations' refusals cost its server
-	// nothing: its client makes them, unsent.)
+	// P99 are of all its requests. (Recommendations' refusals cost its
+	// server nothing: its client makes them, unsent.)
 	Floor *OverloadRun
 }
 
@@ -122,29 +122,35 @@ func (o Overload) Verdict() (goodputShare, p99Growth float64, met bool) {
 	return goodputShare, p99Growth, met
 }
 
-// FloorP99Growth is the floor's p99 over the service's admitted p99 at the
-// lowest load (0 with no floor). Above maxP99Growth with the floor at its
-// CPU limit (BeyondReach), refusing alone costs more CPU than the limit
-// gives at that load: requests wait to be read, whatever a bound in the
-// process does.
-func (o Overload) FloorP99Growth() float64 {
-	if o.Floor == nil || len(o.Runs) == 0 || o.Runs[0].P99 <= 0 {
+// FloorAnswered is the share of the floor's offered requests it answered
+// (0 with no floor).
+func (o Overload) FloorAnswered() float64 {
+	if o.Floor == nil || o.Floor.Offered <= 0 {
 		return 0
 	}
-	return float64(o.Floor.P99) / float64(o.Runs[0].P99)
+	return o.Floor.Sent / o.Floor.Offered
 }
 
-// BeyondReach says whether the floor shows the wanted latency out of reach
-// of any in-process bound: its p99 grew past maxP99Growth while it used
-// its CPU limit (so the limit, not the generator, held it back).
+// BeyondReach says whether the floor shows the highest load out of reach of
+// any bound inside the process: refusing alone, at its CPU limit (so the
+// limit, not the generator, held it back), it answered fewer requests than
+// were offered. Then requests wait longer the longer the load lasts,
+// whatever the bound does, and no p99 target holds.
 func (o Overload) BeyondReach() bool {
-	return o.FloorP99Growth() > maxP99Growth && o.Floor.CPU >= floorSaturated*limitMilliCPU/1000
+	answered := o.FloorAnswered()
+	return answered > 0 && answered < floorKeptUp && o.Floor.CPU >= floorSaturated*limitMilliCPU/1000
 }
 
-// floorSaturated is the share of its CPU limit above which the floor
-// counts as held back by it (the quota is enforced per 100 ms period, so
-// a saturated process measures just under or over it).
-const floorSaturated = 0.9
+const (
+	// floorKeptUp is the share of the offered requests above which the
+	// floor counts as keeping up: the rest is the generator's rounding
+	// at the run's start and end.
+	floorKeptUp = 0.95
+	// floorSaturated is the share of its CPU limit above which the floor
+	// counts as held back by it (the quota is enforced per 100 ms period,
+	// so a saturated process measures just under or over it).
+	floorSaturated = 0.9
+)
 
 // overloadRun sums up r, the run at factor times capacity, whose refusals
 // have the outcome refused and whose requests past their deadline those in
@@ -315,6 +321,9 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 	if err != nil {
 		return o, err
 	}
+	if unconfined != nil {
+		return o, nil
+	}
 	hc := loadgen.HTTPClient(overloadWorkers)
 	defer hc.CloseIdleConnections()
 	f := overloadFactors[len(overloadFactors)-1]
@@ -327,8 +336,8 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 	run.P50, run.P99, run.CPU = r.Percentile(50), r.Percentile(99), cpu
 	o.Floor = &run
 	if cfg.Progress != nil {
-		fmt.Fprintf(cfg.Progress, "overload, refusing alone at %.1f× the page's capacity (%.0f/s): answered %.0f/s, p99 %s, %.2f cores\n",
-			f, o.Capacity, run.Sent, run.P99, run.CPU)
+		fmt.Fprintf(cfg.Progress, "overload, refusing alone at %.1f× the page's capacity (%.0f/s): answered %.0f/s, %.2f cores\n",
+			f, o.Capacity, run.Sent, run.CPU)
 	}
 	return o, nil
 }

@@ -149,23 +149,23 @@ func (r *Report) overloadMarkdown(w io.Writer) {
 			fmt.Fprintf(w, "| %s | | %.1f× | %.0f | %.0f | %.0f | %.1f %% | %d | %d | %s | %s | %.2f |\n", o.Service, run.Factor, run.Offered, run.Sent, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, ms(run.P50), ms(run.P99), run.CPU)
 		}
 		if run := o.Floor; run != nil {
-			fmt.Fprintf(w, "| %s, refusing alone: bare net/http, a 503 for every request (p50 and p99 of its refusals) | same | %.1f× | %.0f | %.0f | %.0f | %.1f %% | %d | %d | %s | %s | %.2f |\n", o.Service, run.Factor, run.Offered, run.Sent, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, ms(run.P50), ms(run.P99), run.CPU)
+			fmt.Fprintf(w, "| %s, refusing alone: bare net/http, a 503 for every request (p50 and p99 of all its requests) | same | %.1f× | %.0f | %.0f | %.0f | %.1f %% | %d | %d | %s | %s | %.2f |\n", o.Service, run.Factor, run.Offered, run.Sent, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, ms(run.P50), ms(run.P99), run.CPU)
 		}
 	}
 	high := overloadFactors[len(overloadFactors)-1]
-	fmt.Fprintf(w, "\n| service | goodput at %.0f× / peak | p99 at %.0f× / at %.1f× | refusing alone: p99 at %.0f× / the service's at %.1f× | peak RSS (limit %s) | crashed | wanted | met |\n",
-		high, high, overloadFactors[0], high, overloadFactors[0], mib(limitMemory))
+	fmt.Fprintf(w, "\n| service | goodput at %.0f× / peak | p99 at %.0f× / at %.1f× | refusing alone at %.0f×: answered / offered | peak RSS (limit %s) | crashed | wanted | met |\n",
+		high, high, overloadFactors[0], high, mib(limitMemory))
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|---|---|")
 	for _, o := range r.Overloads {
 		share, growth, met := o.Verdict()
 		floor := "—" // Recommendations: its client refuses, unsent
 		if o.Floor != nil {
-			floor = fmt.Sprintf("%.2f", o.FloorP99Growth())
+			floor = fmt.Sprintf("%.2f", o.FloorAnswered())
 		}
 		verdict := "yes"
 		switch {
-		case !met && o.BeyondReach():
-			verdict = "**no**: out of reach of any bound in the process, since refusing alone at its CPU limit misses the p99 wanted"
+		case !met && !o.Crashed && o.PeakRSS < limitMemory && o.BeyondReach():
+			verdict = "**no**: out of reach of any bound in the process, since refusing alone at its CPU limit cannot answer the load"
 		case !met:
 			verdict = "**no**"
 		}

@@ -11,8 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -91,7 +91,7 @@ func Check(objs []*unstructured.Unstructured) []error {
 			if c.Lifecycle == nil || c.Lifecycle.PreStop == nil {
 				fail("%s: no preStop hook to wait for endpoints to drop the pod", where)
 			}
-			if !slices.ContainsFunc(c.Env, gomaxprocsFromLimit) {
+			if !gomaxprocsFromLimit(c) {
 				fail("%s: GOMAXPROCS is not set from its CPU limit (resourceFieldRef limits.cpu)", where)
 			}
 			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
@@ -188,15 +188,22 @@ func selects(s *metav1.LabelSelector, l labels.Set) bool {
 
 func isTrue(b *bool) bool { return b != nil && *b }
 
-// gomaxprocsFromLimit says whether e sets GOMAXPROCS to the container's CPU
-// limit, rounded up to whole CPUs (the downward API's default divisor, 1).
-// Go's own default is at least 2 whatever the limit, so a container limited
-// to less than 2 CPUs would run more threads than its quota keeps busy, and
-// stall for longer each period.
-func gomaxprocsFromLimit(e corev1.EnvVar) bool {
-	if e.Name != "GOMAXPROCS" || e.ValueFrom == nil || e.ValueFrom.ResourceFieldRef == nil {
+// gomaxprocsFromLimit says whether c's GOMAXPROCS (its last entry, the one
+// that wins) is c's own CPU limit, rounded up to whole CPUs (the downward
+// API's default divisor, 1). Go's own default is at least 2 whatever the
+// limit, so a container limited to less than 2 CPUs would run more threads
+// than its quota keeps busy, and stall for longer each period.
+func gomaxprocsFromLimit(c corev1.Container) bool {
+	var last *corev1.EnvVar
+	for i := range c.Env {
+		if c.Env[i].Name == "GOMAXPROCS" {
+			last = &c.Env[i]
+		}
+	}
+	if last == nil || last.ValueFrom == nil || last.ValueFrom.ResourceFieldRef == nil {
 		return false
 	}
-	r := e.ValueFrom.ResourceFieldRef
-	return r.Resource == "limits.cpu" && (r.Divisor.IsZero() || r.Divisor.Cmp(resource.MustParse("1")) == 0)
+	r := last.ValueFrom.ResourceFieldRef
+	return r.Resource == "limits.cpu" && (r.ContainerName == "" || r.ContainerName == c.Name) &&
+		(r.Divisor.IsZero() || r.Divisor.Cmp(resource.MustParse("1")) == 0)
 }
