@@ -322,7 +322,7 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		return o, err
 	}
 	if unconfined != nil {
-		return o, nil
+		return o, nil // the floor's own limits could not be set
 	}
 	hc := loadgen.HTTPClient(overloadWorkers)
 	defer hc.CloseIdleConnections()
