@@ -135,6 +135,12 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
+// cells are run's figures, from its load on, as cells of the overload table.
+func (run OverloadRun) cells() string {
+	return fmt.Sprintf("%.1f× | %.0f | %.0f | %.0f | %.1f %% | %d | %d | %s | %s | %.2f",
+		run.Factor, run.Offered, run.Sent, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, ms(run.P50), ms(run.P99), run.CPU)
+}
+
 // overloadMarkdown writes the overload run's tables.
 func (r *Report) overloadMarkdown(w io.Writer) {
 	if len(r.Overloads) == 0 {
@@ -146,10 +152,10 @@ func (r *Report) overloadMarkdown(w io.Writer) {
 	for _, o := range r.Overloads {
 		fmt.Fprintf(w, "| %s, %s | %s | capacity | | | %.0f | | | | | | %.2f |\n", o.Service, o.Requests, o.Confined, o.Capacity, o.CapacityCPU)
 		for _, run := range o.Runs {
-			fmt.Fprintf(w, "| %s | | %.1f× | %.0f | %.0f | %.0f | %.1f %% | %d | %d | %s | %s | %.2f |\n", o.Service, run.Factor, run.Offered, run.Sent, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, ms(run.P50), ms(run.P99), run.CPU)
+			fmt.Fprintf(w, "| %s | | %s |\n", o.Service, run.cells())
 		}
-		if run := o.Floor; run != nil {
-			fmt.Fprintf(w, "| %s, refusing alone: bare net/http, a 503 for every request (p50 and p99 of all its requests) | same | %.1f× | %.0f | %.0f | %.0f | %.1f %% | %d | %d | %s | %s | %.2f |\n", o.Service, run.Factor, run.Offered, run.Sent, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, ms(run.P50), ms(run.P99), run.CPU)
+		if o.Floor != nil {
+			fmt.Fprintf(w, "| %s, refusing alone: bare net/http, a 503 for every request (p50 and p99 of all its requests) | same | %s |\n", o.Service, o.Floor.cells())
 		}
 	}
 	high := overloadFactors[len(overloadFactors)-1]
