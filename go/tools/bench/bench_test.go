@@ -154,6 +154,27 @@ func TestParseCPUTime(t *testing.T) {
 	}
 }
 
+func TestParseCFSStats(t *testing.T) {
+	for _, tc := range []struct {
+		name, stat string
+		want       cfsStats
+		wantErr    bool
+	}{
+		{"version 2", "usage_usec 9000\nuser_usec 6000\nsystem_usec 3000\nnr_periods 40\nnr_throttled 30\nthrottled_usec 1500000\nnr_bursts 0\nburst_usec 0\n",
+			cfsStats{periods: 40, throttled: 30, stopped: 1500 * time.Millisecond}, false},
+		{"version 1", "nr_periods 40\nnr_throttled 30\nthrottled_time 1500000000\n", cfsStats{periods: 40, throttled: 30, stopped: 1500 * time.Millisecond}, false},
+		{"version 1 with bursts", "nr_periods 7\nnr_throttled 0\nthrottled_time 0\nnr_bursts 0\nburst_time 0\n", cfsStats{periods: 7}, false},
+		{"no time throttled", "nr_periods 40\nnr_throttled 30\n", cfsStats{}, true},
+		{"not a number", "nr_periods 40\nnr_throttled thirty\nthrottled_usec 0\n", cfsStats{}, true},
+		{"empty", "", cfsStats{}, true},
+	} {
+		got, err := parseCFSStats(tc.stat)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("%s: got %+v, %v; want %+v, error %t", tc.name, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
 // The whole benchmark, shortened: every cell measured without failures,
 // every service's figures present, the table printed.
 func TestRun_Short(t *testing.T) {
@@ -189,16 +210,21 @@ func TestRun_Short(t *testing.T) {
 		}
 	}
 	wantRows := []string{"| Recommend, chain off, plaintext | 16 |", "| page / bare page | 16 |", "| marketplace |", "| marketplace | | 4.0× |"}
+	// Within its limits, some service at capacity or past it (which one
+	// depends on how fast this test's race-built generator is) spends
+	// its CPU quota and is stopped: if none is, the stops go unread.
+	anyConfined, stopped := false, false
 	if len(r.Overloads) != 2 {
 		t.Fatalf("overload runs: got %+v, want recommendations and marketplace", r.Overloads)
 	}
 	for _, o := range r.Overloads {
 		if o.Capacity <= 0 || o.CapacityCPU <= 0 || len(o.Runs) != len(overloadFactors) || o.PeakRSS <= 0 || o.Crashed {
-			t.Errorf("overload run of %s: %+v, want capacity and its CPU, a run per load, peak RSS, no crash", o.Service, o)
+			t.Fatalf("overload run of %s: %+v, want capacity and its CPU, a run per load, peak RSS, no crash", o.Service, o)
 		}
 		// The page's floor, where the limits could be set (they can in
 		// tools/test's runs, as root).
-		wantFloor := o.Service == "marketplace" && !strings.HasPrefix(o.Confined, "none")
+		confined := !strings.HasPrefix(o.Confined, "none")
+		wantFloor := o.Service == "marketplace" && confined
 		if f := o.Floor; (f != nil) != wantFloor || f != nil && (f.Sent <= 0 || f.Goodput != 0 || f.Refused <= 0 || f.Failed != 0 || f.P99 <= 0 || f.CPU <= 0) {
 			t.Errorf("%s, refusing alone: %+v (limits: %s), want it measured (refusals only, their p99, its CPU) for the page within its limits only", o.Service, f, o.Confined)
 		}
@@ -211,7 +237,25 @@ func TestRun_Short(t *testing.T) {
 			if run.Sent <= 0 || run.Goodput <= 0 || run.CPU <= 0 || run.Failed != 0 {
 				t.Errorf("%s at %.1f×: %+v, want requests sent and served, the CPU they cost, none failed", o.Service, run.Factor, run)
 			}
+			// Whether a short, open-loop load spends the quota depends
+			// on the machine; a stop goes with a throttled period.
+			if run.Throttled < 0 || run.Throttled > 1 || (run.Throttled > 0) != (run.Stop > 0) {
+				t.Errorf("%s at %.1f×: stopped by its CPU limit in %.2f of periods, for %v each; want a share, and a stop when there is one", o.Service, run.Factor, run.Throttled, run.Stop)
+			}
 		}
+		if o.CapacityThrottled < 0 || o.CapacityThrottled > 1 || (o.CapacityThrottled > 0) != (o.CapacityStop > 0) {
+			t.Errorf("%s at capacity: stopped by its CPU limit in %.2f of periods, for %v each; want a share, and a stop when there is one", o.Service, o.CapacityThrottled, o.CapacityStop)
+		}
+		if confined {
+			anyConfined = true
+			stopped = stopped || o.CapacityThrottled > 0
+			for _, run := range o.Runs {
+				stopped = stopped || run.Throttled > 0
+			}
+		}
+	}
+	if anyConfined && !stopped {
+		t.Errorf("no service within its limits was stopped by its CPU limit at any load: %+v", r.Overloads)
 	}
 	var b bytes.Buffer
 	r.Markdown(&b)

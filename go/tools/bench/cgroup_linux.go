@@ -10,12 +10,13 @@ import (
 // confine moves process pid into a cgroup of its own, named name, with a
 // Kubernetes container's limits: milliCPU thousandths of a CPU (a CFS
 // quota over a 100 ms period, as the kubelet sets it) and memBytes of
-// memory. It returns how to remove the cgroup once the process has ended.
+// memory. It returns how to remove the cgroup once the process has ended,
+// and the path of its cpu.stat (see cfsStats).
 //
 // Written here rather than taken from a library: the one well-kept one
 // (github.com/containerd/cgroups) brings eBPF device filtering and D-Bus
 // with it, for four file writes. Both cgroup versions are handled.
-func confine(pid int, name string, milliCPU int, memBytes int64) (remove func(), err error) {
+func confine(pid int, name string, milliCPU int, memBytes int64) (remove func(), cpuStat string, err error) {
 	const root = "/sys/fs/cgroup"
 	procs := []byte(strconv.Itoa(pid))
 	var dirs []string
@@ -40,9 +41,11 @@ func confine(pid int, name string, milliCPU int, memBytes int64) (remove func(),
 	mem := strconv.FormatInt(memBytes, 10)
 	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err == nil {
 		// Version 2: one hierarchy.
+		cpuStat = filepath.Join(root, name, "cpu.stat")
 		err = write(filepath.Join(root, name), [2]string{"cpu.max", quota + " 100000"}, [2]string{"memory.max", mem})
 	} else {
 		// Version 1: a hierarchy per controller.
+		cpuStat = filepath.Join(root, "cpu", name, "cpu.stat")
 		err = write(filepath.Join(root, "cpu", name), [2]string{"cpu.cfs_period_us", "100000"}, [2]string{"cpu.cfs_quota_us", quota})
 		if err == nil {
 			err = write(filepath.Join(root, "memory", name), [2]string{"memory.limit_in_bytes", mem})
@@ -50,7 +53,7 @@ func confine(pid int, name string, milliCPU int, memBytes int64) (remove func(),
 	}
 	if err != nil {
 		remove()
-		return nil, fmt.Errorf("cgroup %s (needs Linux cgroups writable, as root): %w", name, err)
+		return nil, "", fmt.Errorf("cgroup %s (needs Linux cgroups writable, as root): %w", name, err)
 	}
-	return remove, nil
+	return remove, cpuStat, nil
 }

@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,11 +66,14 @@ type Overload struct {
 	Confined string // the limits it ran within, or why none
 	Capacity float64
 	// CapacityCPU is the CPU the service used at capacity, in cores: its
-	// limit, when the limit is what bounds it.
-	CapacityCPU float64
-	Runs        []OverloadRun
-	PeakRSS     int64 // bytes, over the whole run
-	Crashed     bool  // the process was not running at the end
+	// limit, when the limit is what bounds it; CapacityThrottled and
+	// CapacityStop are OverloadRun's Throttled and Stop at capacity.
+	CapacityCPU       float64
+	CapacityThrottled float64
+	CapacityStop      time.Duration
+	Runs              []OverloadRun
+	PeakRSS           int64 // bytes, over the whole run
+	Crashed           bool  // the process was not running at the end
 	// Floor, for the page, is the highest load offered to the cheapest
 	// refusal there is (//go/tools/bench/barepage -refuse, within the same
 	// limits): what no in-process bound can do better than. Its P50 and
@@ -91,6 +96,13 @@ type OverloadRun struct {
 	// CPU is what the service used, in cores: whether its limit, not the
 	// generator, is what bounds it.
 	CPU float64
+	// Throttled is the share of the CFS periods (100 ms) in which the
+	// service spent its CPU quota and the kernel stopped it until the next
+	// period began, and Stop how long such a stop lasted on average: what
+	// the limit adds to the latency of every request in flight meanwhile.
+	// Both are zero when the limits could not be set.
+	Throttled float64
+	Stop      time.Duration
 }
 
 // Wanted of the overload run at its highest load (issue 19).
@@ -167,6 +179,50 @@ func overloadRun(factor, capacity float64, r loadgen.Result, refused string, pas
 	return run
 }
 
+// cfsStats is what a cgroup's cpu.stat says of its CPU limit so far: the
+// CFS periods in which its processes ran, those in which they spent the
+// quota and were stopped, and how long they were stopped in all.
+type cfsStats struct {
+	periods, throttled int64
+	stopped            time.Duration
+}
+
+// readCFSStats reads the cpu.stat at path, of either cgroup version.
+func readCFSStats(path string) (cfsStats, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfsStats{}, err
+	}
+	return parseCFSStats(string(b))
+}
+
+// parseCFSStats reads a cpu.stat: "name value" lines, where version 2
+// counts the time stopped in microseconds (throttled_usec) and version 1
+// in nanoseconds (throttled_time).
+func parseCFSStats(stat string) (cfsStats, error) {
+	fields := map[string]int64{}
+	for _, line := range strings.Split(strings.TrimSpace(stat), "\n") {
+		name, value, _ := strings.Cut(line, " ")
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			return cfsStats{}, fmt.Errorf("cpu.stat %q: %w", line, err)
+		}
+		fields[name] = n
+	}
+	periods, okPeriods := fields["nr_periods"]
+	throttled, okThrottled := fields["nr_throttled"]
+	usec, v2 := fields["throttled_usec"]
+	ns, v1 := fields["throttled_time"]
+	if !okPeriods || !okThrottled || v1 == v2 {
+		return cfsStats{}, fmt.Errorf("cpu.stat %.80q: want nr_periods, nr_throttled and the time throttled", stat)
+	}
+	s := cfsStats{periods: periods, throttled: throttled, stopped: time.Duration(ns)}
+	if v2 {
+		s.stopped = time.Duration(usec) * time.Microsecond
+	}
+	return s, nil
+}
+
 // overload runs both services' overload runs, each on processes of its
 // own, started within their limits.
 func overload(ctx context.Context, cfg Config, req *pb.RecommendRequest) ([]Overload, error) {
@@ -185,7 +241,8 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 	o := Overload{Service: service}
 	var procs []*testkit.Process
 	var cleanups []func()
-	var unconfined error // why the limits could not be set
+	var unconfined error                      // why the limits could not be set
+	cpuStats := map[*testkit.Process]string{} // each confined process's cpu.stat
 	defer func() {
 		for _, p := range procs {
 			p.Stop()
@@ -201,11 +258,12 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		}
 		procs = append(procs, p)
 		if unconfined == nil {
-			remove, err := confine(p.Pid(), fmt.Sprintf("bookstore-bench-%s-%d", name, p.Pid()), limitMilliCPU, limitMemory)
+			remove, stat, err := confine(p.Pid(), fmt.Sprintf("bookstore-bench-%s-%d", name, p.Pid()), limitMilliCPU, limitMemory)
 			if err != nil {
 				unconfined = err // the run goes on without limits, and says so
 			} else {
 				cleanups = append(cleanups, remove)
+				cpuStats[p] = stat
 			}
 		}
 		addrs, err := p.Addrs(30*time.Second, listener)
@@ -261,35 +319,54 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		o.Confined = fmt.Sprintf("none (%v): the generator and the service share the machine", unconfined)
 	}
 
-	// measure sends load with op and returns, with what was measured, the
-	// CPU that process p used meanwhile.
-	measure := func(p *testkit.Process, op loadgen.Op, lc loadgen.Config) (loadgen.Result, float64, error) {
-		before, err := cpuTime(p.Pid())
-		if err != nil {
-			return loadgen.Result{}, 0, err
+	// measure sends load with op and returns what was measured, with what
+	// process p used meanwhile (CPU, Throttled and Stop; the rest of u is
+	// zero).
+	measure := func(p *testkit.Process, op loadgen.Op, lc loadgen.Config) (r loadgen.Result, u OverloadRun, err error) {
+		var limit0, limit1 cfsStats
+		stat := cpuStats[p]
+		if stat != "" {
+			if limit0, err = readCFSStats(stat); err != nil {
+				return r, u, err
+			}
 		}
-		r, err := loadgen.Run(ctx, lc, op)
+		cpu0, err := cpuTime(p.Pid())
 		if err != nil {
-			return r, 0, err
+			return r, u, err
 		}
-		after, err := cpuTime(p.Pid())
+		if r, err = loadgen.Run(ctx, lc, op); err != nil {
+			return r, u, err
+		}
+		cpu1, err := cpuTime(p.Pid())
 		if err != nil || r.Elapsed <= 0 {
-			return r, 0, err
+			return r, u, err
 		}
-		return r, float64(after-before) / float64(r.Elapsed), nil
+		u.CPU = float64(cpu1-cpu0) / float64(r.Elapsed)
+		if stat != "" {
+			if limit1, err = readCFSStats(stat); err != nil {
+				return r, u, err
+			}
+			if periods := limit1.periods - limit0.periods; periods > 0 {
+				u.Throttled = float64(limit1.throttled-limit0.throttled) / float64(periods)
+			}
+			if n := limit1.throttled - limit0.throttled; n > 0 {
+				u.Stop = (limit1.stopped - limit0.stopped) / time.Duration(n)
+			}
+		}
+		return r, u, nil
 	}
 
 	// Capacity: what it serves with the generator waiting on each answer.
-	capacity, cpu, err := measure(measured, op, loadgen.Config{Concurrency: 64, Duration: cfg.OverloadDuration})
+	capacity, used, err := measure(measured, op, loadgen.Config{Concurrency: 64, Duration: cfg.OverloadDuration})
 	if err != nil {
 		return o, err
 	}
-	o.Capacity, o.CapacityCPU = capacity.Goodput(), cpu
+	o.Capacity, o.CapacityCPU, o.CapacityThrottled, o.CapacityStop = capacity.Goodput(), used.CPU, used.Throttled, used.Stop
 	if o.Capacity == 0 {
 		return o, fmt.Errorf("no request served at capacity: %v", capacity.Outcomes)
 	}
 	for _, f := range overloadFactors {
-		r, cpu, err := measure(measured, op, loadgen.Config{Concurrency: overloadWorkers, Rate: f * o.Capacity, Duration: cfg.OverloadDuration})
+		r, used, err := measure(measured, op, loadgen.Config{Concurrency: overloadWorkers, Rate: f * o.Capacity, Duration: cfg.OverloadDuration})
 		if err != nil {
 			return o, err
 		}
@@ -297,11 +374,11 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 			return o, ctx.Err()
 		}
 		run := overloadRun(f, o.Capacity, r, refused, pastDeadline)
-		run.CPU = cpu
+		run.CPU, run.Throttled, run.Stop = used.CPU, used.Throttled, used.Stop
 		o.Runs = append(o.Runs, run)
 		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "overload, %s at %.1f× capacity (%.0f/s): goodput %.0f/s, refused %.0f%%, %d past their deadline, %d failed, p99 %s, %.2f cores\n",
-				service, f, o.Capacity, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, run.P99, run.CPU)
+			fmt.Fprintf(cfg.Progress, "overload, %s at %.1f× capacity (%.0f/s): goodput %.0f/s, refused %.0f%%, %d past their deadline, %d failed, p99 %s, %.2f cores, stopped by the limit in %.0f%% of periods for %s\n",
+				service, f, o.Capacity, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, run.P99, run.CPU, 100*run.Throttled, run.Stop)
 		}
 	}
 	for _, p := range procs {
@@ -327,13 +404,14 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 	hc := loadgen.HTTPClient(overloadWorkers)
 	defer hc.CloseIdleConnections()
 	f := overloadFactors[len(overloadFactors)-1]
-	r, cpu, err := measure(floor, loadgen.PageOp(hc, "http://"+floorAddr+"/", nil, 5*time.Second),
+	r, used, err := measure(floor, loadgen.PageOp(hc, "http://"+floorAddr+"/", nil, 5*time.Second),
 		loadgen.Config{Concurrency: overloadWorkers, Rate: f * o.Capacity, Duration: cfg.OverloadDuration})
 	if err != nil {
 		return o, err
 	}
 	run := overloadRun(f, o.Capacity, r, refusedPage, pastDeadlinePage)
-	run.P50, run.P99, run.CPU = r.Percentile(50), r.Percentile(99), cpu
+	run.P50, run.P99 = r.Percentile(50), r.Percentile(99)
+	run.CPU, run.Throttled, run.Stop = used.CPU, used.Throttled, used.Stop
 	o.Floor = &run
 	if cfg.Progress != nil {
 		fmt.Fprintf(cfg.Progress, "overload, refusing alone at %.1f× the page's capacity (%.0f/s): answered %.0f/s, %.2f cores\n",
