@@ -64,16 +64,14 @@ type Overload struct {
 	Service  string // as it is deployed: "recommendations", "marketplace"
 	Requests string // what was sent
 	Confined string // the limits it ran within, or why none
+	Limited  bool   // whether it ran within them
 	Capacity float64
-	// CapacityCPU is the CPU the service used at capacity, in cores: its
-	// limit, when the limit is what bounds it; CapacityThrottled and
-	// CapacityStop are OverloadRun's Throttled and Stop at capacity.
-	CapacityCPU       float64
-	CapacityThrottled float64
-	CapacityStop      time.Duration
-	Runs              []OverloadRun
-	PeakRSS           int64 // bytes, over the whole run
-	Crashed           bool  // the process was not running at the end
+	// AtCapacity is what the service used at capacity: its CPU limit, when
+	// the limit is what bounds it.
+	AtCapacity Usage
+	Runs       []OverloadRun
+	PeakRSS    int64 // bytes, over the whole run
+	Crashed    bool  // the process was not running at the end
 	// Floor, for the page, is the highest load offered to the cheapest
 	// refusal there is (//go/tools/bench/barepage -refuse, within the same
 	// limits): what no in-process bound can do better than. Its P50 and
@@ -93,16 +91,28 @@ type OverloadRun struct {
 	PastDeadline           int     // requests answered past their deadline
 	Failed                 int     // requests neither served, refused nor past their deadline
 	P50, P99               time.Duration
-	// CPU is what the service used, in cores: whether its limit, not the
-	// generator, is what bounds it.
+	Usage
+}
+
+// Usage is what a service used during a load.
+type Usage struct {
+	// CPU is in cores: whether its limit, not the generator, is what
+	// bounds it.
 	CPU float64
-	// Throttled is the share of the CFS periods (100 ms) in which the
-	// service spent its CPU quota and the kernel stopped it until the next
-	// period began, and Stop how long such a stop lasted on average: what
-	// the limit adds to the latency of every request in flight meanwhile.
-	// Both are zero when the limits could not be set.
+	// Throttled is the share of the CFS periods (100 ms) it ran in in which
+	// it spent its CPU quota and the kernel stopped it until the next
+	// period: what the limit adds to the latency of every request it holds
+	// meanwhile. Stop is the time throttled per such period, which the
+	// kernel sums over the CPUs the service had threads queued on: the
+	// pause itself when that is one CPU, as mostly with GOMAXPROCS=1, and
+	// up to a multiple of it otherwise. Both are zero when the limits
+	// could not be set (Overload.Limited).
 	Throttled float64
 	Stop      time.Duration
+}
+
+func (u Usage) String() string {
+	return fmt.Sprintf("%.2f cores, throttled in %.0f%% of periods for %s each", u.CPU, 100*u.Throttled, ms(u.Stop))
 }
 
 // Wanted of the overload run at its highest load (issue 19).
@@ -315,14 +325,14 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		refused, pastDeadline = refusedPage, pastDeadlinePage
 	}
 	o.Confined = fmt.Sprintf("%d millicores (%s), %d MiB each", limitMilliCPU, strings.Join(containerEnv, " "), limitMemory>>20)
+	o.Limited = unconfined == nil
 	if unconfined != nil {
 		o.Confined = fmt.Sprintf("none (%v): the generator and the service share the machine", unconfined)
 	}
 
 	// measure sends load with op and returns what was measured, with what
-	// process p used meanwhile (CPU, Throttled and Stop; the rest of u is
-	// zero).
-	measure := func(p *testkit.Process, op loadgen.Op, lc loadgen.Config) (r loadgen.Result, u OverloadRun, err error) {
+	// process p used meanwhile.
+	measure := func(p *testkit.Process, op loadgen.Op, lc loadgen.Config) (r loadgen.Result, u Usage, err error) {
 		var limit0, limit1 cfsStats
 		stat := cpuStats[p]
 		if stat != "" {
@@ -361,9 +371,12 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 	if err != nil {
 		return o, err
 	}
-	o.Capacity, o.CapacityCPU, o.CapacityThrottled, o.CapacityStop = capacity.Goodput(), used.CPU, used.Throttled, used.Stop
+	o.Capacity, o.AtCapacity = capacity.Goodput(), used
 	if o.Capacity == 0 {
 		return o, fmt.Errorf("no request served at capacity: %v", capacity.Outcomes)
+	}
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, "overload, %s at capacity: %.0f/s, %s\n", service, o.Capacity, o.AtCapacity)
 	}
 	for _, f := range overloadFactors {
 		r, used, err := measure(measured, op, loadgen.Config{Concurrency: overloadWorkers, Rate: f * o.Capacity, Duration: cfg.OverloadDuration})
@@ -374,11 +387,11 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 			return o, ctx.Err()
 		}
 		run := overloadRun(f, o.Capacity, r, refused, pastDeadline)
-		run.CPU, run.Throttled, run.Stop = used.CPU, used.Throttled, used.Stop
+		run.Usage = used
 		o.Runs = append(o.Runs, run)
 		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "overload, %s at %.1f× capacity (%.0f/s): goodput %.0f/s, refused %.0f%%, %d past their deadline, %d failed, p99 %s, %.2f cores, stopped by the limit in %.0f%% of periods for %s\n",
-				service, f, o.Capacity, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, run.P99, run.CPU, 100*run.Throttled, run.Stop)
+			fmt.Fprintf(cfg.Progress, "overload, %s at %.1f× capacity (%.0f/s): goodput %.0f/s, refused %.0f%%, %d past their deadline, %d failed, p99 %s, %s\n",
+				service, f, o.Capacity, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, run.P99, run.Usage)
 		}
 	}
 	for _, p := range procs {
@@ -411,11 +424,11 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 	}
 	run := overloadRun(f, o.Capacity, r, refusedPage, pastDeadlinePage)
 	run.P50, run.P99 = r.Percentile(50), r.Percentile(99)
-	run.CPU, run.Throttled, run.Stop = used.CPU, used.Throttled, used.Stop
+	run.Usage = used
 	o.Floor = &run
 	if cfg.Progress != nil {
-		fmt.Fprintf(cfg.Progress, "overload, refusing alone at %.1f× the page's capacity (%.0f/s): answered %.0f/s, %.2f cores\n",
-			f, o.Capacity, run.Sent, run.CPU)
+		fmt.Fprintf(cfg.Progress, "overload, refusing alone at %.1f× the page's capacity (%.0f/s): answered %.0f/s, %s\n",
+			f, o.Capacity, run.Sent, run.Usage)
 	}
 	return o, nil
 }

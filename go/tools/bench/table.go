@@ -135,19 +135,23 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
-// cells are run's figures, from its load on, as cells of the overload table.
-func (run OverloadRun) cells() string {
-	return fmt.Sprintf("%.1f× | %.0f | %.0f | %.0f | %.1f %% | %d | %d | %s | %s | %.2f | %s",
-		run.Factor, run.Offered, run.Sent, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, ms(run.P50), ms(run.P99), run.CPU, stops(run.Throttled, run.Stop))
+// cells are run's figures, from its load on, as cells of the overload table,
+// for a service within its limits or not (limited).
+func (run OverloadRun) cells(limited bool) string {
+	return fmt.Sprintf("%.1f× | %.0f | %.0f | %.0f | %.1f %% | %d | %d | %s | %s | %s",
+		run.Factor, run.Offered, run.Sent, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, ms(run.P50), ms(run.P99), run.Usage.cells(limited))
 }
 
-// stops is the cell of the periods in which the CPU limit stopped a
-// process, and how long a stop lasted.
-func stops(throttled float64, stop time.Duration) string {
-	if stop <= 0 {
-		return fmt.Sprintf("%.0f %%", 100*throttled)
+// cells are u's cells of the overload table: where no limit was set,
+// nothing was stopped by one, and nothing measured.
+func (u Usage) cells(limited bool) string {
+	switch {
+	case !limited:
+		return fmt.Sprintf("%.2f | —", u.CPU)
+	case u.Stop <= 0:
+		return fmt.Sprintf("%.2f | %.0f %%", u.CPU, 100*u.Throttled)
 	}
-	return fmt.Sprintf("%.0f %%, %s", 100*throttled, ms(stop))
+	return fmt.Sprintf("%.2f | %.0f %%, %s", u.CPU, 100*u.Throttled, ms(u.Stop))
 }
 
 // overloadMarkdown writes the overload run's tables.
@@ -156,15 +160,15 @@ func (r *Report) overloadMarkdown(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "\nOverload: each service in an open loop at %v times the capacity it showed just before (closed loop, 64 in flight), for %s each; p50 and p99 are of the requests served.\n\n", overloadFactors, r.OverloadDuration)
-	fmt.Fprintln(w, "| service | limits | load | offered req/s | sent req/s | goodput req/s | refused | past deadline | failed | p50 | p99 | CPU used (cores) | stopped by the CPU limit: periods, mean stop |")
+	fmt.Fprintln(w, "| service | limits | load | offered req/s | sent req/s | goodput req/s | refused | past deadline | failed | p50 | p99 | CPU used (cores) | stopped by the CPU limit: periods, time throttled per period |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, o := range r.Overloads {
-		fmt.Fprintf(w, "| %s, %s | %s | capacity | | | %.0f | | | | | | %.2f | %s |\n", o.Service, o.Requests, o.Confined, o.Capacity, o.CapacityCPU, stops(o.CapacityThrottled, o.CapacityStop))
+		fmt.Fprintf(w, "| %s, %s | %s | capacity | | | %.0f | | | | | | %s |\n", o.Service, o.Requests, o.Confined, o.Capacity, o.AtCapacity.cells(o.Limited))
 		for _, run := range o.Runs {
-			fmt.Fprintf(w, "| %s | | %s |\n", o.Service, run.cells())
+			fmt.Fprintf(w, "| %s | | %s |\n", o.Service, run.cells(o.Limited))
 		}
 		if o.Floor != nil {
-			fmt.Fprintf(w, "| %s, refusing alone: bare net/http, a 503 for every request (p50 and p99 of all its requests) | same | %s |\n", o.Service, o.Floor.cells())
+			fmt.Fprintf(w, "| %s, refusing alone: bare net/http, a 503 for every request (p50 and p99 of all its requests) | same | %s |\n", o.Service, o.Floor.cells(o.Limited))
 		}
 	}
 	high := overloadFactors[len(overloadFactors)-1]
