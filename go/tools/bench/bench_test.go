@@ -165,6 +165,8 @@ func TestParseCFSStats(t *testing.T) {
 		{"version 1", "nr_periods 40\nnr_throttled 30\nthrottled_time 1500000000\n", cfsStats{periods: 40, throttled: 30, stopped: 1500 * time.Millisecond}, false},
 		{"version 1 with bursts", "nr_periods 7\nnr_throttled 0\nthrottled_time 0\nnr_bursts 0\nburst_time 0\n", cfsStats{periods: 7}, false},
 		{"no time throttled", "nr_periods 40\nnr_throttled 30\n", cfsStats{}, true},
+		{"both versions' times", "nr_periods 40\nnr_throttled 30\nthrottled_usec 1\nthrottled_time 1000\n", cfsStats{}, true},
+		{"usage only", "usage_usec 9000\nuser_usec 6000\nsystem_usec 3000\n", cfsStats{}, true},
 		{"not a number", "nr_periods 40\nnr_throttled thirty\nthrottled_usec 0\n", cfsStats{}, true},
 		{"empty", "", cfsStats{}, true},
 	} {

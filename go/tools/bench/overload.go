@@ -99,10 +99,10 @@ type Usage struct {
 	// CPU is in cores: whether its limit, not the generator, is what
 	// bounds it.
 	CPU float64
-	// Throttled is the share of the CFS periods (100 ms) it ran in in which
-	// it spent its CPU quota and the kernel stopped it until the next
-	// period: what the limit adds to the latency of every request it holds
-	// meanwhile. Stop is the time throttled per such period, which the
+	// Throttled is the share of the CFS periods (100 ms) the service ran
+	// in that ended with its CPU quota spent and the kernel stopping it
+	// until the next: what the limit adds to the latency of every request
+	// it holds meanwhile. Stop is the time throttled per such period, which the
 	// kernel sums over the CPUs the service had threads queued on: the
 	// pause itself when that is one CPU, as mostly with GOMAXPROCS=1, and
 	// up to a multiple of it otherwise. Both are zero when the limits
