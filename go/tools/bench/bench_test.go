@@ -3,6 +3,9 @@ package bench
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -177,6 +180,73 @@ func TestParseCFSStats(t *testing.T) {
 	}
 }
 
+func TestCFSStatsSince(t *testing.T) {
+	before := cfsStats{periods: 10, throttled: 4, stopped: 100 * time.Millisecond}
+	for _, tc := range []struct {
+		name          string
+		after         cfsStats
+		wantThrottled float64
+		wantStop      time.Duration
+	}{
+		{"stopped in half the periods", cfsStats{periods: 30, throttled: 14, stopped: 500 * time.Millisecond}, 0.5, 40 * time.Millisecond},
+		{"never stopped", cfsStats{periods: 30, throttled: 4, stopped: 100 * time.Millisecond}, 0, 0},
+		{"not run", before, 0, 0},
+	} {
+		throttled, stop := tc.after.since(before)
+		if throttled != tc.wantThrottled || stop != tc.wantStop {
+			t.Errorf("%s: got %v, %v; want %v, %v", tc.name, throttled, stop, tc.wantThrottled, tc.wantStop)
+		}
+	}
+}
+
+// A process that only spins, confined to 10 millicores (1 ms of CPU per
+// 100 ms period), spends its quota in every period it runs in, however
+// busy the machine: its cgroup's cpu.stat, read as the overload run reads
+// it, must show it stopped.
+func TestConfine(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("cgroups are writable by root only; tools/test runs as root")
+	}
+	spin := exec.Command(os.Args[0], "-test.run=^$")
+	spin.Env = append(os.Environ(), spinEnv+"=1")
+	if err := spin.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop := func() { spin.Process.Kill(); spin.Wait() }
+	remove, stat, err := confine(spin.Process.Pid, fmt.Sprintf("bookstore-bench-test-%d", spin.Process.Pid), 10, 64<<20)
+	if err != nil {
+		stop()
+		t.Fatal(err)
+	}
+	defer func() { stop(); remove() }() // a cgroup goes once its process has
+	before, err := readCFSStats(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	after, err := readCFSStats(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if throttled, stop := after.since(before); throttled < 0.5 || stop <= 0 {
+		t.Errorf("spinning at 10 millicores for 0.5 s: stopped in %.2f of periods for %v each (%+v, then %+v); want most, each stopped", throttled, stop, before, after)
+	}
+}
+
+// spinEnv makes this test binary, started by TestConfine, spin instead of
+// running tests: until it is killed, or for 10 s at most, should the test
+// that started it be killed first.
+const spinEnv = "BOOKSTORE_BENCH_SPIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(spinEnv) != "" {
+		for start := time.Now(); time.Since(start) < 10*time.Second; {
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
 func TestUsageCells(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -229,11 +299,6 @@ func TestRun_Short(t *testing.T) {
 		}
 	}
 	wantRows := []string{"| Recommend, chain off, plaintext | 16 |", "| page / bare page | 16 |", "| marketplace |", "| marketplace | | 4.0× |"}
-	// Within their limits, the page at capacity at least (64 in flight,
-	// each a call and a rendered page) spends its CPU quota even when
-	// this test's race-built generator is too slow to make
-	// Recommendations do so: if nothing was stopped, stops go unread.
-	limited, stopped := false, false
 	if len(r.Overloads) != 2 {
 		t.Fatalf("overload runs: got %+v, want recommendations and marketplace", r.Overloads)
 	}
@@ -258,8 +323,8 @@ func TestRun_Short(t *testing.T) {
 			}
 		}
 		// Whether a load stops a service depends on how fast this
-		// machine, and the test's race-built generator, are; that a stop
-		// is measured only in a period counted as throttled does not.
+		// machine, and the test's race-built generator, are (in CI, beside
+		// other tests, nothing may be): TestConfine shows stops are read.
 		used := []Usage{o.AtCapacity}
 		for _, run := range o.Runs {
 			used = append(used, run.Usage)
@@ -271,12 +336,7 @@ func TestRun_Short(t *testing.T) {
 			if u.Throttled < 0 || u.Throttled > 1 || u.Stop > 0 && u.Throttled == 0 || !o.Limited && u.Throttled > 0 {
 				t.Errorf("%s: %s; want a share of periods, a time throttled only with one, none without limits", o.Service, u)
 			}
-			stopped = stopped || u.Throttled > 0
 		}
-		limited = limited || o.Limited
-	}
-	if limited && !stopped {
-		t.Errorf("no service within its limits was stopped by its CPU limit at any load: %+v", r.Overloads)
 	}
 	var b bytes.Buffer
 	r.Markdown(&b)

@@ -197,6 +197,17 @@ type cfsStats struct {
 	stopped            time.Duration
 }
 
+// since is Usage's Throttled and Stop between before and s.
+func (s cfsStats) since(before cfsStats) (throttled float64, stop time.Duration) {
+	if periods := s.periods - before.periods; periods > 0 {
+		throttled = float64(s.throttled-before.throttled) / float64(periods)
+	}
+	if n := s.throttled - before.throttled; n > 0 {
+		stop = (s.stopped - before.stopped) / time.Duration(n)
+	}
+	return throttled, stop
+}
+
 // readCFSStats reads the cpu.stat at path, of either cgroup version.
 func readCFSStats(path string) (cfsStats, error) {
 	b, err := os.ReadFile(path)
@@ -356,12 +367,7 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 			if limit1, err = readCFSStats(stat); err != nil {
 				return r, u, err
 			}
-			if periods := limit1.periods - limit0.periods; periods > 0 {
-				u.Throttled = float64(limit1.throttled-limit0.throttled) / float64(periods)
-			}
-			if n := limit1.throttled - limit0.throttled; n > 0 {
-				u.Stop = (limit1.stopped - limit0.stopped) / time.Duration(n)
-			}
+			u.Throttled, u.Stop = limit1.since(limit0)
 		}
 		return r, u, nil
 	}
