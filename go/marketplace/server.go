@@ -66,10 +66,11 @@ const DefaultRecommendationsTimeout = 500 * time.Millisecond
 // DefaultMaxInFlight is -max-in-flight's default, sized as the client's
 // bound on calls (client.MaxInFlight) was, by the benchmark's overload run
 // within the 500 millicores of the Kubernetes limit: the pages that arrive
-// while the kernel stops the process (30-45 ms of a 100 ms period, once
-// saturated) must fit under it. At the page's capacity, 256 refused 27 % of pages in one run; 512
-// refused 0-33 % in seven, 8 % the median. It equals the client's bound,
-// so a page's call is never refused by its own client.
+// while the kernel stops the process (36-49 ms of a 100 ms period, once
+// saturated) must fit under it. At the page's capacity, 256 refused 27 % of
+// pages in one run; 512 refused 0-46 % over the runs since, most of it for
+// the open loop's higher cost per page (docs/performance.md). It equals
+// the client's bound, so a page's call is never refused by its own client.
 const DefaultMaxInFlight = 512
 
 // DefaultMaxConnections is -max-connections' default. A connection holds

@@ -108,16 +108,17 @@ func Dial(host string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 //
 // 512 is sized by the benchmark's overload run, where Recommendations has
 // the 500 millicores of its Kubernetes limit: once saturated, the kernel
-// stops it in nearly every 100 ms period (for 30-45 ms, measured), and the
+// stops it in nearly every 100 ms period (for 30-39 ms, measured), and the
 // calls made meanwhile must fit under the bound, or they are refused at
 // loads the server can serve. At half its capacity a bound of 256 refused
-// 6 % of calls, 512 none; at four times its capacity 512 keeps the p99 of
-// the calls served at 80-102 ms, where without it the queue took it to
-// 2 s. A bound of 64 took that p99 to 30 ms, but refused calls at half of
-// capacity and starved Marketplace's pages in flight of calls. It is the
-// server's default bound as well (its -max-in-flight), so one client never
-// sends more than one replica admits; Marketplace renders at most as many
-// pages at once (its -max-in-flight), one call each.
+// 6 % of calls, 512 none; at four times its capacity 512 kept the p99 of
+// the calls served at 60-98 ms in the runs docs/performance.md reports,
+// where without it the queue took it to 2 s. A bound of 64 took that p99
+// to 30 ms, but refused calls at half of capacity and starved
+// Marketplace's pages in flight of calls. It is the server's default bound
+// as well (its -max-in-flight), so one client never sends more than one
+// replica admits; Marketplace renders at most as many pages at once (its
+// -max-in-flight), one call each.
 const MaxInFlight = 512
 
 // limitInFlight is the interceptor of MaxInFlight: a counter, as the

@@ -111,7 +111,8 @@ type Usage struct {
 	Stop      time.Duration
 }
 
-func (u Usage) String() string {
+// summary is u in words, for the progress lines.
+func (u Usage) summary() string {
 	return fmt.Sprintf("%.2f cores, throttled in %.0f%% of periods for %s each", u.CPU, 100*u.Throttled, ms(u.Stop))
 }
 
@@ -382,7 +383,7 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		return o, fmt.Errorf("no request served at capacity: %v", capacity.Outcomes)
 	}
 	if cfg.Progress != nil {
-		fmt.Fprintf(cfg.Progress, "overload, %s at capacity: %.0f/s, %s\n", service, o.Capacity, o.AtCapacity)
+		fmt.Fprintf(cfg.Progress, "overload, %s at capacity: %.0f/s, %s\n", service, o.Capacity, o.AtCapacity.summary())
 	}
 	for _, f := range overloadFactors {
 		r, used, err := measure(measured, op, loadgen.Config{Concurrency: overloadWorkers, Rate: f * o.Capacity, Duration: cfg.OverloadDuration})
@@ -397,7 +398,7 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 		o.Runs = append(o.Runs, run)
 		if cfg.Progress != nil {
 			fmt.Fprintf(cfg.Progress, "overload, %s at %.1f× capacity (%.0f/s): goodput %.0f/s, refused %.0f%%, %d past their deadline, %d failed, p99 %s, %s\n",
-				service, f, o.Capacity, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, run.P99, run.Usage)
+				service, f, o.Capacity, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, run.P99, run.summary())
 		}
 	}
 	for _, p := range procs {
@@ -434,7 +435,7 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 	o.Floor = &run
 	if cfg.Progress != nil {
 		fmt.Fprintf(cfg.Progress, "overload, refusing alone at %.1f× the page's capacity (%.0f/s): answered %.0f/s, %s\n",
-			f, o.Capacity, run.Sent, run.Usage)
+			f, o.Capacity, run.Sent, run.summary())
 	}
 	return o, nil
 }
