@@ -102,11 +102,11 @@ type Usage struct {
 	// Throttled is the share of the CFS periods (100 ms) the service ran
 	// in that ended with its CPU quota spent and the kernel stopping it
 	// until the next: what the limit adds to the latency of every request
-	// it holds meanwhile. Stop is the time throttled per such period, which the
-	// kernel sums over the CPUs the service had threads queued on: the
-	// pause itself when that is one CPU, as mostly with GOMAXPROCS=1, and
-	// up to a multiple of it otherwise. Both are zero when the limits
-	// could not be set (Overload.Limited).
+	// it holds meanwhile. Stop is the time throttled per such period,
+	// which the kernel sums over the CPUs the service had threads queued
+	// on: the pause itself when that is one CPU, as mostly with
+	// GOMAXPROCS=1, and up to a multiple of it otherwise. Both are zero
+	// when the limits could not be set (Overload.Limited).
 	Throttled float64
 	Stop      time.Duration
 }
