@@ -19,7 +19,7 @@ import (
 func confine(pid int, name string, milliCPU int, memBytes int64) (remove func(), cpuStat string, err error) {
 	const root = "/sys/fs/cgroup"
 	procs := []byte(strconv.Itoa(pid))
-	var dirs []string
+	var dirs, joined []string
 	remove = func() {
 		for _, d := range dirs {
 			os.Remove(d)
@@ -35,11 +35,15 @@ func confine(pid int, name string, milliCPU int, memBytes int64) (remove func(),
 				return err
 			}
 		}
-		return os.WriteFile(filepath.Join(dir, "cgroup.procs"), procs, 0o644)
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), procs, 0o644); err != nil {
+			return err
+		}
+		joined = append(joined, dir)
+		return nil
 	}
 	quota := strconv.Itoa(milliCPU * 100) // µs per 100,000 µs
 	mem := strconv.FormatInt(memBytes, 10)
-	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err == nil {
+	if _, statErr := os.Stat(filepath.Join(root, "cgroup.controllers")); statErr == nil {
 		// Version 2: one hierarchy.
 		cpuStat = filepath.Join(root, name, "cpu.stat")
 		err = write(filepath.Join(root, name), [2]string{"cpu.max", quota + " 100000"}, [2]string{"memory.max", mem})
@@ -52,6 +56,13 @@ func confine(pid int, name string, milliCPU int, memBytes int64) (remove func(),
 		}
 	}
 	if err != nil {
+		// A cgroup that holds a process cannot be removed, and on version 1
+		// the process may already be in the cpu one when the memory one
+		// fails: it goes back to the cgroup above first, unconfined, as the
+		// caller then reports it.
+		for _, d := range joined {
+			os.WriteFile(filepath.Join(filepath.Dir(d), "cgroup.procs"), procs, 0o644)
+		}
 		remove()
 		return nil, "", fmt.Errorf("cgroup %s (needs Linux cgroups writable, as root): %w", name, err)
 	}
