@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -236,8 +237,8 @@ func TestConfine(t *testing.T) {
 // A cgroup of the name confine gives is there already, in the hierarchy it
 // writes last (a crashed run's, whose pid has come round again): confine
 // fails, and leaves neither a cgroup of its own nor the process in one. On
-// version 1 it used to leave the cpu cgroup, which the process had joined
-// before the memory one failed.
+// version 2 that is the one cgroup, made before the process joins it; on
+// version 1 the process has joined the cpu cgroup when the memory one fails.
 func TestConfine_Taken(t *testing.T) {
 	spin := startSpinner(t)
 	const root = "/sys/fs/cgroup"
@@ -253,8 +254,12 @@ func TestConfine_Taken(t *testing.T) {
 	}
 	t.Cleanup(func() { os.Remove(taken) })
 
-	if _, _, err := confine(spin.Process.Pid, name, 10, limitMemory); !errors.Is(err, fs.ErrExist) {
-		t.Fatalf("confine with %s there already: got %v, want it to exist", taken, err)
+	remove, _, err := confine(spin.Process.Pid, name, 10, limitMemory)
+	if err == nil {
+		t.Cleanup(func() { spin.Process.Kill(); spin.Wait(); remove() })
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("confine with %s there already: got %v, want fs.ErrExist", taken, err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "cpu", name)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("%s/cpu/%s after confine failed: got %v, want it gone", root, name, err)
@@ -265,9 +270,13 @@ func TestConfine_Taken(t *testing.T) {
 }
 
 // startSpinner starts this test binary as a spinner (spinEnv), killed when
-// the test ends. It skips the test where cgroups cannot be written.
+// the test ends. It skips the test anywhere but on Linux as root, the only
+// place confine can work; whether cgroups are read-only, the caller tells.
 func startSpinner(t *testing.T) *exec.Cmd {
 	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("cgroups are Linux's")
+	}
 	if os.Getuid() != 0 {
 		t.Skip("cgroups are writable by root only; tools/test runs as root")
 	}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -58,10 +59,12 @@ func confine(pid int, name string, milliCPU int, memBytes int64) (remove func(),
 	if err != nil {
 		// A cgroup that holds a process cannot be removed, and on version 1
 		// the process may already be in the cpu one when the memory one
-		// fails: it goes back to the cgroup above first, unconfined, as the
-		// caller then reports it.
+		// fails: it moves first to the root of that hierarchy, unconfined,
+		// as the caller then reports it.
 		for _, d := range joined {
-			os.WriteFile(filepath.Join(filepath.Dir(d), "cgroup.procs"), procs, 0o644)
+			if e := os.WriteFile(filepath.Join(filepath.Dir(d), "cgroup.procs"), procs, 0o644); e != nil {
+				err = errors.Join(err, fmt.Errorf("%s left behind: %w", d, e))
+			}
 		}
 		remove()
 		return nil, "", fmt.Errorf("cgroup %s (needs Linux cgroups writable, as root): %w", name, err)
