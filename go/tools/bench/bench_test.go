@@ -3,15 +3,8 @@ package bench
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -204,96 +197,8 @@ func TestCFSStatsSince(t *testing.T) {
 	}
 }
 
-// A process that only spins, confined to 10 millicores (1 ms of CPU per
-// 100 ms period), spends its quota in every period it runs in, however
-// busy the machine: its cgroup's cpu.stat, read as the overload run reads
-// it, must show it stopped.
-func TestConfine(t *testing.T) {
-	spin := startSpinner(t)
-	remove, stat, err := confine(spin.Process.Pid, fmt.Sprintf("bookstore-bench-test-%d", spin.Process.Pid), 10, limitMemory)
-	if err != nil {
-		if errors.Is(err, syscall.EROFS) {
-			t.Skipf("cgroups are read-only in this sandbox (tools/test's is not): %v", err)
-		}
-		t.Fatal(err)
-	}
-	// A cgroup goes once its process has: this runs before startSpinner's
-	// cleanup has killed the spinner, so it waits for that itself.
-	t.Cleanup(func() { spin.Process.Kill(); spin.Wait(); remove() })
-	before, err := readCFSStats(stat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(time.Second)
-	after, err := readCFSStats(stat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if throttled, stop := after.since(before); throttled < 0.5 || stop <= 0 {
-		t.Errorf("spinning at 10 millicores for 1 s: stopped in %.2f of periods for %v each (%+v, then %+v); want most, each stopped", throttled, stop, before, after)
-	}
-}
-
-// A cgroup of the name confine gives is there already, in the hierarchy it
-// writes last (a crashed run's, whose pid has come round again): confine
-// fails, and leaves neither a cgroup of its own nor the process in one. On
-// version 2 that is the one cgroup, made before the process joins it; on
-// version 1 the process has joined the cpu cgroup when the memory one fails.
-func TestConfine_Taken(t *testing.T) {
-	spin := startSpinner(t)
-	const root = "/sys/fs/cgroup"
-	name := fmt.Sprintf("bookstore-bench-test-%d", spin.Process.Pid)
-	taken := filepath.Join(root, name)
-	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err != nil {
-		taken = filepath.Join(root, "memory", name) // version 1
-	}
-	if err := os.Mkdir(taken, 0o755); errors.Is(err, syscall.EROFS) {
-		t.Skipf("cgroups are read-only in this sandbox (tools/test's is not): %v", err)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(taken) })
-
-	remove, _, err := confine(spin.Process.Pid, name, 10, limitMemory)
-	if err == nil {
-		t.Cleanup(func() { spin.Process.Kill(); spin.Wait(); remove() })
-	}
-	if !errors.Is(err, fs.ErrExist) {
-		t.Fatalf("confine with %s there already: got %v, want fs.ErrExist", taken, err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "cpu", name)); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("%s/cpu/%s after confine failed: got %v, want it gone", root, name, err)
-	}
-	if got, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", spin.Process.Pid)); err != nil || strings.Contains(string(got), name) {
-		t.Errorf("the process's cgroups after confine failed: got %q (%v), want none named %s", got, err, name)
-	}
-}
-
-// startSpinner starts this test binary as a spinner (spinEnv), killed when
-// the test ends. It skips the test anywhere but on Linux as root, the only
-// place confine can work; whether cgroups are read-only, the caller tells.
-func startSpinner(t *testing.T) *exec.Cmd {
-	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("cgroups are Linux's")
-	}
-	if os.Getuid() != 0 {
-		t.Skip("cgroups are writable by root only; tools/test runs as root")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spin := exec.Command(self, "-test.run=^$")
-	spin.Env = append(os.Environ(), spinEnv+"=1")
-	if err := spin.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { spin.Process.Kill(); spin.Wait() })
-	return spin
-}
-
-// spinEnv makes this test binary, started by startSpinner, spin instead of
+// spinEnv makes this test binary, started by startSpinner
+// (cgroup_linux_test.go), spin instead of
 // running tests: until it is killed, or for 10 s at most, should the test
 // that started it be killed first.
 const spinEnv = "BOOKSTORE_BENCH_SPIN"

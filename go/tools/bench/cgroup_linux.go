@@ -18,7 +18,6 @@ import (
 // (github.com/containerd/cgroups) brings eBPF device filtering and D-Bus
 // with it, for four file writes. Both cgroup versions are handled.
 func confine(pid int, name string, milliCPU int, memBytes int64) (remove func(), cpuStat string, err error) {
-	const root = "/sys/fs/cgroup"
 	procs := []byte(strconv.Itoa(pid))
 	var dirs, joined []string
 	remove = func() {
@@ -44,16 +43,16 @@ func confine(pid int, name string, milliCPU int, memBytes int64) (remove func(),
 	}
 	quota := strconv.Itoa(milliCPU * 100) // µs per 100,000 µs
 	mem := strconv.FormatInt(memBytes, 10)
-	if _, statErr := os.Stat(filepath.Join(root, "cgroup.controllers")); statErr == nil {
+	if cgroupV2() {
 		// Version 2: one hierarchy.
-		cpuStat = filepath.Join(root, name, "cpu.stat")
-		err = write(filepath.Join(root, name), [2]string{"cpu.max", quota + " 100000"}, [2]string{"memory.max", mem})
+		cpuStat = filepath.Join(cgroupRoot, name, "cpu.stat")
+		err = write(filepath.Join(cgroupRoot, name), [2]string{"cpu.max", quota + " 100000"}, [2]string{"memory.max", mem})
 	} else {
 		// Version 1: a hierarchy per controller.
-		cpuStat = filepath.Join(root, "cpu", name, "cpu.stat")
-		err = write(filepath.Join(root, "cpu", name), [2]string{"cpu.cfs_period_us", "100000"}, [2]string{"cpu.cfs_quota_us", quota})
+		cpuStat = filepath.Join(cgroupRoot, "cpu", name, "cpu.stat")
+		err = write(filepath.Join(cgroupRoot, "cpu", name), [2]string{"cpu.cfs_period_us", "100000"}, [2]string{"cpu.cfs_quota_us", quota})
 		if err == nil {
-			err = write(filepath.Join(root, "memory", name), [2]string{"memory.limit_in_bytes", mem})
+			err = write(filepath.Join(cgroupRoot, "memory", name), [2]string{"memory.limit_in_bytes", mem})
 		}
 	}
 	if err != nil {
@@ -70,4 +69,14 @@ func confine(pid int, name string, milliCPU int, memBytes int64) (remove func(),
 		return nil, "", fmt.Errorf("cgroup %s (needs Linux cgroups writable, as root): %w", name, err)
 	}
 	return remove, cpuStat, nil
+}
+
+// cgroupRoot is where Linux mounts cgroups.
+const cgroupRoot = "/sys/fs/cgroup"
+
+// cgroupV2 says whether cgroups are version 2's, one hierarchy for all
+// controllers, rather than version 1's, one per controller.
+func cgroupV2() bool {
+	_, err := os.Stat(filepath.Join(cgroupRoot, "cgroup.controllers"))
+	return err == nil
 }
