@@ -242,6 +242,7 @@ func TestRun_Short(t *testing.T) {
 		Reps:             2,
 		Duration:         100 * time.Millisecond,
 		OverloadDuration: 200 * time.Millisecond,
+		Progress:         logWriter{t},
 	}
 	r, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -281,10 +282,13 @@ func TestRun_Short(t *testing.T) {
 			wantRows = append(wantRows, "| marketplace, refusing alone")
 		}
 		for _, run := range o.Runs {
-			// How many missed their deadline depends on the CPU this
-			// machine gives the run: a figure, not asserted.
-			if run.Sent <= 0 || run.Goodput <= 0 || run.CPU <= 0 || run.Failed != 0 {
-				t.Errorf("%s at %.1f×: %+v, want requests sent and served, the CPU they cost, none failed", o.Service, run.Factor, run)
+			// How many missed their deadline, and so what the service
+			// served and the CPU it used, depends on the CPU this machine
+			// gives the run and its generator: figures, not asserted (in
+			// CI, beside other tests, every request of a run has missed
+			// it). That it serves again afterwards, Run requires.
+			if run.Sent <= 0 || run.Failed != 0 {
+				t.Errorf("%s at %.1f×: %+v, want requests sent, none failed", o.Service, run.Factor, run)
 			}
 		}
 		// Whether a load stops a service depends on how fast this
@@ -310,6 +314,14 @@ func TestRun_Short(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
 	}
+}
+
+// logWriter logs each progress line of a test's run, shown should it fail.
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 func TestRun_RefusesAnUnboundedMatrix(t *testing.T) {

@@ -43,6 +43,9 @@ var containerEnv = []string{fmt.Sprintf("GOMAXPROCS=%d", (limitMilliCPU+999)/100
 // its workers keeps a connection of its own.
 const overloadWorkers = marketplace.DefaultMaxConnections
 
+// recoveryLimit is how soon after an overload a service must serve again.
+const recoveryLimit = 10 * time.Second
+
 // Refusal outcomes: a service too busy for a request says so at once.
 const (
 	refusedRPC  = "ResourceExhausted"
@@ -400,6 +403,15 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 			fmt.Fprintf(cfg.Progress, "overload, %s at %.1f× capacity (%.0f/s): goodput %.0f/s, refused %.0f%%, %d past their deadline, %d failed, p99 %s, %s\n",
 				service, f, o.Capacity, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, run.P99, run.summary())
 		}
+	}
+	// The load over, the service must serve again, soon. Requests past
+	// their deadline during the load are a figure of the CPU this machine
+	// gave the service and the generator (in CI, beside other tests, every
+	// request of a run has missed it, the service idle meanwhile); a
+	// service or connection that stays stuck is a fault.
+	var last string
+	if !testkit.Eventually(recoveryLimit, func() bool { last = op(ctx); return last == loadgen.OK }) {
+		return o, fmt.Errorf("still not serving %s after the overload: the last request's outcome was %q", recoveryLimit, last)
 	}
 	for _, p := range procs {
 		o.Crashed = o.Crashed || !p.Running()
