@@ -269,14 +269,14 @@ func TestRun_Short(t *testing.T) {
 		t.Fatalf("overload runs: got %+v, want recommendations and marketplace", r.Overloads)
 	}
 	for _, o := range r.Overloads {
-		if o.Capacity <= 0 || o.AtCapacity.CPU <= 0 || len(o.Runs) != len(overloadFactors) || o.PeakRSS <= 0 || o.Crashed {
-			t.Errorf("overload run of %s: %+v, want capacity and its CPU, a run per load, peak RSS, no crash", o.Service, o)
+		if o.Capacity <= 0 || len(o.Runs) != len(overloadFactors) || o.PeakRSS <= 0 || o.Crashed {
+			t.Errorf("overload run of %s: %+v, want capacity, a run per load, peak RSS, no crash", o.Service, o)
 		}
 		// The page's floor, where the limits could be set (they can in
 		// tools/test's runs, as root).
 		wantFloor := o.Service == "marketplace" && o.Limited
-		if f := o.Floor; (f != nil) != wantFloor || f != nil && (f.Sent <= 0 || f.Goodput != 0 || f.Refused <= 0 || f.Failed != 0 || f.P99 <= 0 || f.CPU <= 0) {
-			t.Errorf("%s, refusing alone: %+v (limits: %s), want it measured (refusals only, their p99, its CPU) for the page within its limits only", o.Service, f, o.Confined)
+		if f := o.Floor; (f != nil) != wantFloor || f != nil && (f.Sent <= 0 || f.Goodput != 0 || f.Refused <= 0 || f.Failed != 0 || f.P99 <= 0) {
+			t.Errorf("%s, refusing alone: %+v (limits: %s), want it measured (refusals only, their p99) for the page within its limits only", o.Service, f, o.Confined)
 		}
 		if wantFloor {
 			wantRows = append(wantRows, "| marketplace, refusing alone")
@@ -301,10 +301,18 @@ func TestRun_Short(t *testing.T) {
 		if o.Floor != nil {
 			used = append(used, o.Floor.Usage)
 		}
+		// CPU time is read in 10 ms ticks, and a 200 ms run may use less
+		// (the race-built generator, beside other tests, holds the load
+		// back): the runs together must show it measured.
+		var cpu float64
 		for _, u := range used {
+			cpu += u.CPU
 			if !o.Limited && (u.Throttled != 0 || u.Stop != 0) {
 				t.Errorf("%s without limits: %s; want no stops", o.Service, u.summary())
 			}
+		}
+		if cpu <= 0 {
+			t.Errorf("%s: no CPU used in %d runs, want it measured", o.Service, len(used))
 		}
 	}
 	var b bytes.Buffer
