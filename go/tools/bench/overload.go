@@ -404,17 +404,21 @@ func overloadOne(ctx context.Context, cfg Config, service string, req *pb.Recomm
 				service, f, o.Capacity, run.Goodput, 100*run.Refused, run.PastDeadline, run.Failed, run.P99, run.summary())
 		}
 	}
-	// The load over, the service must serve again, soon. Requests past
-	// their deadline during the load are a figure of the CPU this machine
-	// gave the service and the generator (in CI, beside other tests, every
-	// request of a run has missed it, the service idle meanwhile); a
-	// service or connection that stays stuck is a fault.
-	var last string
-	if !testkit.Eventually(recoveryLimit, func() bool { last = op(ctx); return last == loadgen.OK }) {
-		return o, fmt.Errorf("still not serving %s after the overload: the last request's outcome was %q", recoveryLimit, last)
-	}
 	for _, p := range procs {
 		o.Crashed = o.Crashed || !p.Running()
+	}
+	// The load over, a service still running must serve again, soon (a
+	// crash is a figure of the run). Requests past their deadline during
+	// the load are a figure of the CPU this machine gave the service and
+	// the generator (in CI, beside other tests, every request of a run has
+	// missed it, the service idle meanwhile); a service or connection
+	// that stays stuck is a fault.
+	var last string
+	if !o.Crashed && !testkit.Eventually(recoveryLimit, func() bool { last = op(ctx); return last == loadgen.OK || ctx.Err() != nil }) {
+		return o, fmt.Errorf("still not serving %s after the overload: the last request's outcome was %q", recoveryLimit, last)
+	}
+	if ctx.Err() != nil {
+		return o, ctx.Err()
 	}
 	if measured.Running() {
 		if _, o.PeakRSS, err = memory(measured.Pid()); err != nil {
