@@ -57,7 +57,7 @@ func main() {
 	cfg.Concurrencies = []int{1, 16, 64}
 	fs.IntVar(&cfg.Reps, "reps", 3, "repetitions of every cell; the table shows medians")
 	fs.DurationVar(&cfg.Duration, "duration", 3*time.Second, "length of each run")
-	plots := fs.String("plots", "", "folder to write the SVG plots to; a relative one is in the workspace under bazel run (default: no plots)")
+	plots := fs.String("plots", "", "folder to write the SVG plots to, made if missing; a relative one is in the workspace under bazel run (default: no plots)")
 	fs.DurationVar(&cfg.OverloadDuration, "overload-duration", 3*time.Second, "length of each run of the overload run (0: leave it out)")
 	os.Exit(cli.Main(fs, os.Args[1:], os.Stderr, func(ctx context.Context, _ *slog.Logger) error {
 		for name, p := range files {
@@ -68,17 +68,24 @@ func main() {
 			*p = path
 		}
 		cfg.Images = map[string]string{"recommendations": *files["recommendations-image"], "marketplace": *files["marketplace-image"]}
+		// The plots' folder is made before the minutes of measuring, so a
+		// folder that cannot be written fails at once.
+		dir := *plots
+		if dir != "" {
+			if ws := os.Getenv("BUILD_WORKSPACE_DIRECTORY"); ws != "" && !filepath.IsAbs(dir) {
+				dir = filepath.Join(ws, dir)
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("-plots: %w", err)
+			}
+		}
 		cfg.Progress = os.Stderr
 		report, err := bench.Run(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		report.Markdown(os.Stdout)
-		if *plots != "" {
-			dir := *plots
-			if ws := os.Getenv("BUILD_WORKSPACE_DIRECTORY"); ws != "" && !filepath.IsAbs(dir) {
-				dir = filepath.Join(ws, dir)
-			}
+		if dir != "" {
 			written, err := report.Plots(dir)
 			if err != nil {
 				return fmt.Errorf("plots: %w", err)

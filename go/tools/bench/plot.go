@@ -59,6 +59,12 @@ func (r *Report) Plots(dir string) ([]string, error) {
 				}
 			}
 		}
+		// One concurrency alone gives the axis no width, which gonum
+		// widens by 1 each way: to 0, for a concurrency of 1, which a log
+		// scale cannot show (it panics).
+		if p.X.Min == p.X.Max {
+			p.X.Min, p.X.Max = p.X.Min/2, p.X.Max*2
+		}
 		if err := save(p, f.name); err != nil {
 			return nil, err
 		}
