@@ -69,7 +69,7 @@ func main() {
 		}
 		cfg.Images = map[string]string{"recommendations": *files["recommendations-image"], "marketplace": *files["marketplace-image"]}
 		// The plots' folder is made before the minutes of measuring, so a
-		// folder that cannot be written fails at once.
+		// folder that cannot be made fails at once.
 		dir := *plots
 		if dir != "" {
 			if ws := os.Getenv("BUILD_WORKSPACE_DIRECTORY"); ws != "" && !filepath.IsAbs(dir) {
