@@ -198,9 +198,9 @@ func TestCFSStatsSince(t *testing.T) {
 }
 
 // spinEnv makes this test binary, started by startSpinner
-// (cgroup_linux_test.go), spin instead of
-// running tests: until it is killed, or for 10 s at most, should the test
-// that started it be killed first.
+// (cgroup_linux_test.go), spin instead of running tests: until it is
+// killed, or for 10 s at most, should the test that started it be killed
+// first.
 const spinEnv = "BOOKSTORE_BENCH_SPIN"
 
 func TestMain(m *testing.M) {
@@ -298,21 +298,19 @@ func TestRun_Short(t *testing.T) {
 		// CPU time is read in 10 ms ticks, and a 200 ms run may use less
 		// (the race-built generator, beside other tests, holds the load
 		// back): the service's runs together must show it measured.
-		var cpu float64
-		for _, u := range used {
-			cpu += u.CPU
-		}
-		if cpu <= 0 {
-			t.Errorf("%s: no CPU used in %d runs, want it measured", o.Service, len(used))
-		}
 		// Whether a load stops a service depends on how fast this
 		// machine, and the test's race-built generator, are (in CI, beside
 		// other tests, nothing may be): TestConfine shows stops are read.
 		// Without limits, none may be (nor is there a floor).
+		var cpu float64
 		for _, u := range used {
+			cpu += u.CPU
 			if !o.Limited && (u.Throttled != 0 || u.Stop != 0) {
 				t.Errorf("%s without limits: %s; want no stops", o.Service, u.summary())
 			}
+		}
+		if cpu <= 0 {
+			t.Errorf("%s: no CPU used in %d runs, want it measured", o.Service, len(used))
 		}
 	}
 	var b bytes.Buffer
